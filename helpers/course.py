@@ -1,0 +1,141 @@
+"""The one call at the top of every notebook: ``helpers.setup()``.
+
+It picks the model profile (see :mod:`helpers.models`), points fastembed at the right
+weights, sets display defaults that keep outputs short and stable, and prints one line
+saying which models produced the outputs below it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+
+from . import models, standins
+
+#: Significant digits shown for floats (model scores are float32: more digits would show
+#: noise that differs between CPUs).
+SIGNIFICANT_DIGITS = 4
+
+_MANAGED = ("FASTEMBED_CACHE_PATH", "HF_HUB_OFFLINE")
+
+
+@dataclass(frozen=True)
+class Course:
+    """What ``setup()`` chose. ``profile`` is ``"hub"`` or ``"offline"``."""
+
+    profile: str
+    requested: str
+    reason: str
+    models: tuple[str, ...]
+    cache_dir: str | None  # where fastembed reads the models; None = fastembed's own default
+
+    @property
+    def stand_ins(self) -> bool:
+        return self.profile == "offline"
+
+    def banner(self) -> str:
+        names = ", ".join(self.models)
+        if self.stand_ins:
+            return (
+                f"Models: OFFLINE STAND-INS for {names} "
+                f"(built from all-MiniLM-L6-v2; {self.reason}). Scores below are the stand-ins', not the real models'."
+            )
+        return f"Models: the real {names} via fastembed ({self.reason})."
+
+
+def apply_profile(decision: models.Decision) -> Course:
+    """Point fastembed at the weights the profile calls for (environment variables only)."""
+    if decision.profile == "offline":
+        cache = models.standin_cache_dir()
+        standins.ensure_standins(cache)
+        models.set_env("FASTEMBED_CACHE_PATH", str(cache))
+        models.set_env("HF_HUB_OFFLINE", "1")
+        _hub_offline_constant(True)
+        return Course("offline", decision.requested, decision.reason, models.COURSE_MODELS, str(cache))
+    # hub: the learner's own settings, as they were before any earlier setup() in this process
+    for name in _MANAGED:
+        models.set_env(name, models.original_env(name))
+    # fastembed looks in its cache before it asks the Hub, so cached models load offline as is
+    _hub_offline_constant(os.environ.get("HF_HUB_OFFLINE") == "1")
+    return Course("hub", decision.requested, decision.reason, models.COURSE_MODELS,
+                  os.environ.get("FASTEMBED_CACHE_PATH"))
+
+
+def _hub_offline_constant(offline: bool) -> None:
+    """huggingface_hub reads HF_HUB_OFFLINE once, at import; keep it in step if imported."""
+    import sys
+
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = offline
+
+
+def quiet_libraries() -> None:
+    """Silence library chatter that is not part of the lesson (version notices, ORT graph notes)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    try:
+        import onnxruntime
+
+        onnxruntime.set_default_logger_severity(3)  # errors only
+    except ImportError:
+        pass
+
+
+def format_float(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
+    """``value`` to ``digits`` significant digits, always looking like a float: 1.0, 0.4884, 102.8."""
+    text = f"{float(value):.{digits}g}"
+    if text.lstrip("-").isdigit():
+        text += ".0"
+    return text
+
+
+def display_defaults(digits: int = SIGNIFICANT_DIGITS) -> None:
+    """Stable, short output: floats to ``digits`` significant digits, PNG figures of fixed size."""
+    import numpy as np
+
+    fmt = lambda x: format_float(x, digits)  # noqa: E731
+    np.set_printoptions(precision=digits, suppress=True, legacy="1.25", formatter={"float_kind": fmt})
+    import matplotlib
+
+    matplotlib.rcParams.update({
+        "figure.figsize": (7.0, 4.0),
+        "figure.dpi": 100,
+        "savefig.dpi": 100,
+        "font.size": 10,
+        "svg.hashsalt": "course",
+    })
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("png")
+    plain = ip.display_formatter.formatters["text/plain"]
+    text = lambda value, printer, cycle: printer.text(fmt(value))  # noqa: E731
+    # each numpy float type defines its own __repr__, so each must be registered by name
+    for kind in (float, np.float16, np.float32, np.float64, np.longdouble):
+        plain.for_type(kind, text)
+
+
+def setup(digits: int = SIGNIFICANT_DIGITS, quiet: bool = False) -> Course:
+    """Select the model profile, set display defaults, print the one-line banner.
+
+    The profile comes from the environment variable ``COURSE_MODELS`` (``auto``, ``hub`` or
+    ``offline``; see the README). Returns the :class:`Course` it chose.
+    """
+    quiet_libraries()
+    display_defaults(digits)
+    course = apply_profile(models.decide_profile())
+    if not quiet:
+        print(course.banner())
+    return course
