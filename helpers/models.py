@@ -15,6 +15,7 @@ call anything here directly: ``helpers.setup()`` (in :mod:`helpers.course`) does
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
@@ -108,13 +109,17 @@ def check_hub(timeout: float = HUB_TIMEOUT_SECONDS) -> HubCheck:
     start = time.perf_counter()
 
     def probe() -> None:
+        # Only the Hub's own answer counts: proxies, captive portals and interceptors answer
+        # anything (a 404 or an HTML page), so the reply must be the model's JSON record.
         try:
-            request = urllib.request.Request(url, method="HEAD")
-            with urllib.request.urlopen(request, timeout=timeout):
-                pass
-            ok, reason = True, "answered"
-        except urllib.error.HTTPError as exc:  # it answered, even if not with 200
-            ok, reason = exc.code < 500, f"answered HTTP {exc.code}"
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                record = json.loads(response.read(1 << 20))
+            ok = isinstance(record, dict) and COLBERT_MODEL in (record.get("id"), record.get("modelId"))
+            reason = "answered" if ok else "an unexpected server answered"
+        except urllib.error.HTTPError as exc:
+            ok, reason = False, f"answered HTTP {exc.code}"
+        except ValueError:
+            ok, reason = False, "an unexpected server answered"
         except Exception as exc:  # DNS failure, refused, reset, TLS, timeout
             ok, reason = False, _short_reason(exc)
         result.append(HubCheck(ok, reason, time.perf_counter() - start))

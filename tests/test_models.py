@@ -109,3 +109,43 @@ def test_standin_cache_is_the_projects_own(monkeypatch):
     cache = models.standin_cache_dir()
     assert cache.parts[-2:] == (".cache", "standins")
     assert cache != models.normal_fastembed_cache()
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    """A local HTTP server standing in for the Hub; ``answers[path] = (status, body)``."""
+    import http.server
+
+    answers = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = answers.get(self.path, (404, b"not found"))
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    yield answers
+    server.shutdown()
+    server.server_close()
+
+
+def test_auto_chooses_hub_when_the_hub_answers(fake_hub, empty_cache):
+    fake_hub["/api/models/colbert-ir/colbertv2.0"] = (200, b'{"id": "colbert-ir/colbertv2.0"}')
+    decision = models.decide_profile("auto")
+    assert decision.profile == "hub" and "answered" in decision.reason
+
+
+@pytest.mark.parametrize("answer", [(404, b"not found"), (200, b"<html>Welcome to the Wi-Fi</html>"),
+                                    (200, b'{"id": "someone/else"}'), (503, b"")])
+def test_a_server_that_is_not_the_hub_does_not_count(fake_hub, empty_cache, answer):
+    # proxies, captive portals and interceptors answer every request
+    fake_hub["/api/models/colbert-ir/colbertv2.0"] = answer
+    assert models.decide_profile("auto").profile == "offline"
