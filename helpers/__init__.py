@@ -4,7 +4,26 @@ Notebooks start with ``helpers.setup()``; see README.md for the model profiles.
 """
 
 from .course import setup
+from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
+from .plots import plot_contributions, plot_similarity_matrix
+from .qdrant import qdrant_client, recreate_collection
 from .tables import table
+from .tokens import token_labels
 
-__all__ = ["setup", "table", "DENSE_MODEL", "CROSS_ENCODER_MODEL", "COLBERT_MODEL"]
+__all__ = [
+    "setup",
+    "table",
+    "maxsim",
+    "maxsim_scores",
+    "explain_maxsim",
+    "pack_documents",
+    "token_labels",
+    "plot_similarity_matrix",
+    "plot_contributions",
+    "qdrant_client",
+    "recreate_collection",
+    "DENSE_MODEL",
+    "CROSS_ENCODER_MODEL",
+    "COLBERT_MODEL",
+]

@@ -121,7 +121,7 @@ def check_hub(timeout: float = HUB_TIMEOUT_SECONDS) -> HubCheck:
         except ValueError:
             ok, reason = False, "an unexpected server answered"
         except Exception as exc:  # DNS failure, refused, reset, TLS, timeout
-            ok, reason = False, _short_reason(exc)
+            ok, reason = False, _short_reason(exc, timeout)
         result.append(HubCheck(ok, reason, time.perf_counter() - start))
 
     thread = threading.Thread(target=probe, name="course-hub-check", daemon=True)
@@ -132,13 +132,13 @@ def check_hub(timeout: float = HUB_TIMEOUT_SECONDS) -> HubCheck:
     return HubCheck(False, f"no answer within {timeout:g} s", time.perf_counter() - start)
 
 
-def _short_reason(exc: Exception) -> str:
+def _short_reason(exc: Exception, timeout: float) -> str:
     reason = getattr(exc, "reason", None) or exc
     text = str(reason)
     if "Name or service not known" in text or "nodename nor servname" in text or "resolve" in text:
         return "its name does not resolve"
     if "timed out" in text:
-        return "timed out"
+        return f"no answer within {timeout:g} s"
     if "refused" in text:
         return "connection refused"
     return type(reason).__name__ if not text else text[:60]

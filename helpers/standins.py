@@ -17,7 +17,8 @@ Xenova/ms-marco-MiniLM-L-6-v2             for each query-segment token, its best
                                           with any document-segment token, averaged,
                                           then mapped affinely to a logit-like range
 colbert-ir/colbertv2.0                    a fixed 384 x 128 projection with orthonormal
-                                          columns (seed 0) applied to every token state
+                                          columns (seed 0) applied to every token state,
+                                          then scaled to unit length (queries too)
 ========================================  ==========================================
 
 All four course models share the 30,522-token lowercase BERT WordPiece vocabulary, so the
@@ -48,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when a graph or a file below changes: old stand-ins are then rebuilt.
-STANDIN_VERSION = 1
+STANDIN_VERSION = 2
 #: The revision name written into the cache's ``refs/main``.
 REVISION = f"course-standin-v{STANDIN_VERSION}"
 MANIFEST = "course-standins.json"
@@ -198,7 +199,12 @@ def _graft(encoder: Path, head: str):
         original = list(g.node)
         del g.node[:]
         g.node.extend(prefix + original)
-        node("MatMul", [hidden, const("projection", colbert_projection())], "token_vectors")
+        projected = node("MatMul", [hidden, const("projection", colbert_projection())], "projected")
+        # unit length inside the graph, as the real model's ONNX export does: fastembed
+        # normalises document vectors itself but passes query vectors through unchanged
+        sq = node("ReduceSum", [node("Mul", [projected, projected], "proj_sq"), axes(2)], "proj_sqsum", keepdims=1)
+        norm = node("Max", [node("Sqrt", [sq], "proj_norm0"), const("proj_eps", 1e-12)], "proj_norm")
+        node("Div", [projected, norm], "token_vectors")
         out, shape = "token_vectors", ["batch", "sequence", 128]
     elif head == "cross_encoder":
         f = TensorProto.FLOAT

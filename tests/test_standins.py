@@ -73,6 +73,8 @@ def test_vectors_are_unit_length_like_fastembeds(offline_models):
     dense, _, colbert = offline_models
     assert np.allclose(np.linalg.norm(next(dense.passage_embed(SEED_DOCUMENTS))), 1, atol=1e-5)
     assert np.allclose(np.linalg.norm(next(colbert.passage_embed(SEED_DOCUMENTS)), axis=1), 1, atol=1e-5)
+    # fastembed does not normalise ColBERT query vectors; the real model's graph does, so must ours
+    assert np.allclose(np.linalg.norm(next(colbert.query_embed(SEED_QUERY)), axis=1), 1, atol=1e-5)
 
 
 def test_build_then_reuse(tmp_path):
