@@ -107,89 +107,85 @@ def naive_maxsim(query, doc) -> float:
     return total
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median)")
-    parser.add_argument("--docs", type=int, default=10_000, help="number of documents")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--naive-docs", type=int, default=20, help="documents timed for (b)")
-    parser.add_argument("--qdrant-repeats", type=int, default=3, help="timed runs for (c)")
-    args = parser.parse_args()
-
-    machine()
-    query, documents = make_data(args.docs, args.seed)
-    total_rows = sum(len(doc) for doc in documents)
-    flop = 2 * N_QUERY_TOKENS * DIM * total_rows
-    print(
-        f"\nData: query {N_QUERY_TOKENS} x {DIM}; {args.docs} documents of {MIN_TOKENS}-{MAX_TOKENS}"
-        f" tokens, {total_rows} rows in all (float32, {total_rows * DIM * 4 / 2**20:.0f} MiB);"
-        f" {flop / 1e9:.2f} GFLOP per query; medians of {args.repeats} runs\n"
-    )
-
-    # --- helpers.maxsim -----------------------------------------------------------------
+def time_helpers(query, documents, repeats: int, flop: float):
+    """helpers.maxsim and (a), the BLAS floor on the same blocks. Returns (ours, floor, scores)."""
     start = time.perf_counter()
     packed = pack_documents(documents)
     pack_seconds = time.perf_counter() - start
-    ours = median_time(lambda: maxsim_scores(query, packed), args.repeats)
+    ours = median_time(lambda: maxsim_scores(query, packed), repeats)
     scores = maxsim_scores(query, packed)
     print("helpers.maxsim")
     report("maxsim_scores(query, packed)", ours, flop)
-    print(f"  {'pack_documents(documents), once':<46} {pack_seconds * 1e3:10.1f} ms  "
-          f"({len(packed.blocks)} blocks)")
+    print(
+        f"  {'pack_documents(documents), once':<46} {pack_seconds * 1e3:10.1f} ms  "
+        f"({len(packed.blocks)} blocks)"
+    )
 
-    # --- (a) the BLAS floor ----------------------------------------------------------------
     query_t = query.T
     largest = max(block.rows.stop - block.rows.start for block in packed.blocks)
     buffer = np.empty((largest, N_QUERY_TOKENS), dtype=np.float32)
 
     def products_only():
         for block in packed.blocks:
-            np.matmul(packed.vectors[block.rows], query_t, out=buffer[: block.rows.stop - block.rows.start])
+            n_rows = block.rows.stop - block.rows.start
+            np.matmul(packed.vectors[block.rows], query_t, out=buffer[:n_rows])
 
-    floor = median_time(products_only, args.repeats)
-    everything = np.empty((total_rows, N_QUERY_TOKENS), dtype=np.float32)
-    one_product = median_time(lambda: np.matmul(packed.vectors, query_t, out=everything), args.repeats)
-    del everything
+    floor = median_time(products_only, repeats)
+    everything = np.empty((len(packed.vectors), N_QUERY_TOKENS), dtype=np.float32)
+    one_product = median_time(lambda: np.matmul(packed.vectors, query_t, out=everything), repeats)
     square = np.random.default_rng(1).standard_normal((2048, 2048), dtype=np.float32)
     square_out = np.empty_like(square)
-    square_seconds = median_time(lambda: np.matmul(square, square, out=square_out), args.repeats)
+    square_seconds = median_time(lambda: np.matmul(square, square, out=square_out), repeats)
     print("(a) BLAS floor")
     report("same products, same blocks, no max/sum", floor, flop)
     report("one product over all rows at once", one_product, flop)
     report("square product 2048 x 2048 (its own FLOP)", square_seconds, 2 * 2048**3)
+    return ours, floor, scores
 
-    # --- (b) naive loop ------------------------------------------------------------------
-    subset = documents[: args.naive_docs]
+
+def time_naive(query, documents, n_docs: int, flop: float, scores) -> float:
+    """(b): the naive loop on the first n_docs documents, extrapolated per document row."""
+    subset = documents[:n_docs]
     subset_rows = sum(len(doc) for doc in subset)
     start = time.perf_counter()
     naive_scores = [naive_maxsim(query, doc) for doc in subset]
-    naive_subset = time.perf_counter() - start
-    naive = naive_subset / subset_rows * total_rows
+    measured = time.perf_counter() - start
     np.testing.assert_allclose(naive_scores, scores[: len(subset)], rtol=1e-4)
+    naive = measured / subset_rows * sum(len(doc) for doc in documents)
     print("(b) naive loop over token pairs (Python loops, one `q @ d` per pair)")
     report(
-        "extrapolated to all rows", naive, flop,
-        f"(measured {naive_subset:.2f} s on {len(subset)} docs, {subset_rows} rows, once)",
+        "extrapolated to all rows",
+        naive,
+        flop,
+        f"(measured {measured:.2f} s on {len(subset)} docs, {subset_rows} rows, once)",
     )
+    return naive
 
-    # --- (d) maxsim-cpu --------------------------------------------------------------------
+
+def time_maxsim_cpu(query, documents, repeats: int, flop: float, scores) -> float | None:
+    """(d): maxsim-cpu's variable-length entry point, or None if it cannot run here."""
     print("(d) maxsim-cpu")
-    other = None
     try:
         import maxsim_cpu
 
-        theirs = maxsim_cpu.maxsim_scores_variable(query, documents)
-        difference = np.max(np.abs(np.asarray(theirs) - scores) / np.abs(scores))
-        other = median_time(lambda: maxsim_cpu.maxsim_scores_variable(query, documents), args.repeats)
-        report("maxsim_cpu.maxsim_scores_variable(query, docs)", other, flop,
-               f"(max relative difference from ours {difference:.1e})")
-    except Exception as error:  # not installed, or no wheel for this CPU
+        theirs = np.asarray(maxsim_cpu.maxsim_scores_variable(query, documents))
+        seconds = median_time(lambda: maxsim_cpu.maxsim_scores_variable(query, documents), repeats)
+    except Exception as error:  # not installed, or no wheel for this machine
         print(f"  skipped: {type(error).__name__}: {error}")
+        return None
+    difference = np.max(np.abs(theirs - scores) / np.abs(scores))
+    report(
+        "maxsim_cpu.maxsim_scores_variable(query, docs)",
+        seconds,
+        flop,
+        f"(max relative difference from ours {difference:.1e})",
+    )
+    return seconds
 
-    # --- (c) qdrant-client local mode ------------------------------------------------------
-    del packed, buffer
+
+def time_qdrant_local(query, documents, repeats: int, flop: float, scores) -> float | None:
+    """(c): Qdrant local mode, MAX_SIM over DOT; upload not timed. None if it cannot run."""
     print("(c) qdrant-client local mode")
-    local = None
     try:
         from qdrant_client import QdrantClient, models
 
@@ -207,36 +203,69 @@ def main() -> None:
                 ),
             )
             start = time.perf_counter()
-            for first in range(0, len(documents), 200):  # batches: the client converts to lists
+            for first in range(0, len(documents), 200):  # batches: the client makes lists
                 batch = documents[first : first + 200]
-                client.upload_collection("benchmark", vectors=batch, ids=range(first, first + len(batch)))
+                ids = range(first, first + len(batch))
+                client.upload_collection("benchmark", vectors=batch, ids=ids)
             upload = time.perf_counter() - start
 
             def search():
                 return client.query_points("benchmark", query=query, limit=len(documents)).points
 
             hits = search()
-            ids = [hit.id for hit in hits]
-            difference = np.max(np.abs(np.array([hit.score for hit in hits]) - scores[ids]) / np.abs(scores[ids]))
-            local = median_time(search, args.qdrant_repeats)
+            seconds = median_time(search, repeats)
             client.close()
-        report(f"query_points, limit={len(documents)}", local, flop,
-               f"(median of {args.qdrant_repeats}; upload {upload:.0f} s, not counted;"
-               f" max relative difference from ours {difference:.1e})")
     except Exception as error:
         print(f"  skipped: {type(error).__name__}: {error}")
+        return None
+    ids = [hit.id for hit in hits]
+    found = np.array([hit.score for hit in hits])
+    difference = np.max(np.abs(found - scores[ids]) / np.abs(scores[ids]))
+    report(
+        f"query_points, limit={len(documents)}",
+        seconds,
+        flop,
+        f"(median of {repeats}; upload {upload:.0f} s, not counted;"
+        f" max relative difference from ours {difference:.1e})",
+    )
+    return seconds
 
-    # --- ratios ----------------------------------------------------------------------------
-    def verdict(met: bool) -> str:
-        return "met" if met else "NOT met"
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=9, help="timed runs per figure (median)")
+    parser.add_argument("--docs", type=int, default=10_000, help="number of documents")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--naive-docs", type=int, default=20, help="documents timed for (b)")
+    parser.add_argument("--qdrant-repeats", type=int, default=3, help="timed runs for (c)")
+    args = parser.parse_args()
+
+    machine()
+    query, documents = make_data(args.docs, args.seed)
+    total_rows = sum(len(doc) for doc in documents)
+    flop = 2 * N_QUERY_TOKENS * DIM * total_rows
+    print(
+        f"\nData: query {N_QUERY_TOKENS} x {DIM}; {args.docs} documents of "
+        f"{MIN_TOKENS}-{MAX_TOKENS} tokens, {total_rows} rows in all "
+        f"(float32, {total_rows * DIM * 4 / 2**20:.0f} MiB); {flop / 1e9:.2f} GFLOP per query; "
+        f"medians of {args.repeats} runs\n"
+    )
+    ours, floor, scores = time_helpers(query, documents, args.repeats, flop)
+    naive = time_naive(query, documents, args.naive_docs, flop, scores)
+    other = time_maxsim_cpu(query, documents, args.repeats, flop, scores)
+    local = time_qdrant_local(query, documents, args.qdrant_repeats, flop, scores)
+
+    def line(label: str, ratio: float, digits: int, goal: str, met: bool) -> None:
+        verdict = "met" if met else "NOT met"
+        print(f"  {label:<30} {ratio:8.{digits}f}x   goal {goal:<7} {verdict}")
 
     print("\nRatios (maxsim_scores on packed documents)")
-    print(f"  maxsim_scores / BLAS floor     {ours / floor:7.2f}x   goal <= 1.2x: {verdict(ours / floor <= 1.2)}")
-    print(f"  naive loop / maxsim_scores     {naive / ours:7.0f}x   goal >= 100x: {verdict(naive / ours >= 100)}")
+    line("maxsim_scores / BLAS floor", ours / floor, 2, "<= 1.2x", ours / floor <= 1.2)
+    line("naive loop / maxsim_scores", naive / ours, 0, ">= 100x", naive / ours >= 100)
     if local is not None:
-        print(f"  qdrant local / maxsim_scores   {local / ours:7.1f}x   goal >= 4x:   {verdict(local / ours >= 4)}")
+        line("qdrant local / maxsim_scores", local / ours, 1, ">= 4x", local / ours >= 4)
     if other is not None:
-        print(f"  maxsim-cpu / maxsim_scores     {other / ours:7.2f}x   goal > 1x:    {verdict(other / ours > 1)}")
+        line("maxsim-cpu / maxsim_scores", other / ours, 2, "> 1x", other / ours > 1)
 
 
 if __name__ == "__main__":

@@ -19,14 +19,16 @@ The functions:
   (notebooks 03 and 04).
 - ``pack_documents(documents)``: lays many documents out once for ``maxsim_scores``.
 
-Inputs may be float32 or float64 (or integers). The arithmetic runs in float32 when every input
-is float32 (what embedding models produce, and what Qdrant uses), otherwise in float64.
+Inputs may be float32 or float64 (or integers). ``maxsim`` and ``explain_maxsim`` compute in
+float32 when both inputs are float32 (what embedding models produce, and what Qdrant stores),
+otherwise in float64; ``maxsim_scores`` computes in the packed documents' dtype.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,7 +44,7 @@ __all__ = [
 
 # A block of packed documents holds at most this many token vectors (unless one document is
 # longer). 8192 rows x 32 query tokens of float32 similarities is 1 MiB: the block's
-# similarity matrix stays in the CPU's L2 cache while it is reduced (benchmarks/maxsim.py).
+# similarity matrix stays in the CPU's L2 cache while it is reduced (benchmarks/README.md).
 BLOCK_ROWS = 8192
 
 
@@ -51,7 +53,7 @@ BLOCK_ROWS = 8192
 
 
 def _check_matrix(matrix, name: str) -> np.ndarray:
-    """Return ``matrix`` as a 2-D numpy array of real numbers, or raise ValueError naming ``name``."""
+    """``matrix`` as a 2-D numpy array of real numbers, or a ValueError naming ``name``."""
     array = np.asarray(matrix)
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
@@ -229,7 +231,7 @@ class PackedDocuments:
 def pack_documents(documents: Sequence, *, block_rows: int = BLOCK_ROWS) -> PackedDocuments:
     """Check many documents and lay them out once for ``maxsim_scores``.
 
-    Taught in notebooks/03-use-cases.ipynb and 04-problems-of-multi-vector-search.ipynb.
+    Taught in notebooks/03-use-cases.ipynb and notebooks/04-problems-of-multi-vector-search.ipynb.
 
     Args:
         documents: a list (or other sequence) of (n_doc_tokens_i, dim) arrays, lengths may differ.

@@ -1,4 +1,4 @@
-"""helpers.maxsim against a plain Python double loop, against Qdrant local mode, and its input checks."""
+"""helpers.maxsim against a plain double loop and Qdrant local mode, and its input checks."""
 
 import warnings
 
@@ -35,7 +35,7 @@ def rtol(dtype):
 
 
 def reference_maxsim(query, doc):
-    """The definition, one pair of tokens at a time, in float64: (score, best rows, contributions)."""
+    """The definition, token pair by token pair, in float64: (score, best rows, contributions)."""
     best_rows, contributions = [], []
     for q in np.asarray(query, dtype=np.float64):
         best_row, best = 0, float(np.dot(q, doc[0]))
@@ -79,7 +79,9 @@ def test_maxsim_and_explain_match_the_double_loop(shape, dtype):
     assert isinstance(explanation, MaxSimExplanation)
     assert explanation.best_doc_rows.shape == explanation.contributions.shape == (n_query,)
     np.testing.assert_array_equal(explanation.best_doc_rows, best_rows)
-    np.testing.assert_allclose(explanation.contributions, contributions, rtol=rtol(dtype), atol=rtol(dtype))
+    np.testing.assert_allclose(
+        explanation.contributions, contributions, rtol=rtol(dtype), atol=rtol(dtype)
+    )
     assert explanation.contributions.sum() == pytest.approx(score, rel=rtol(dtype), abs=rtol(dtype))
     assert explanation.score == pytest.approx(score, rel=rtol(dtype), abs=rtol(dtype))
 
@@ -194,6 +196,14 @@ def test_packed_documents_keep_every_document():
         packed.document(50)
 
 
+def test_a_3d_array_holds_documents_of_one_length():
+    rng = np.random.default_rng(13)
+    query, documents = random_matrix(rng, 5, 6), rng.standard_normal((4, 3, 6)).astype(np.float32)
+    np.testing.assert_allclose(
+        maxsim_scores(query, documents), [maxsim(query, d) for d in documents], rtol=1e-5
+    )
+
+
 def test_packed_documents_are_reusable_across_queries():
     rng = np.random.default_rng(12)
     documents = random_documents(rng, 30, 16, np.float32, max_len=40)
@@ -237,8 +247,7 @@ def test_agrees_with_qdrant_local_mode():
             client.upsert(
                 "maxsim",
                 points=[
-                    models.PointStruct(id=i, vector=doc.tolist())
-                    for i, doc in enumerate(documents)
+                    models.PointStruct(id=i, vector=doc.tolist()) for i, doc in enumerate(documents)
                 ],
             )
             hits = client.query_points("maxsim", query=query.tolist(), limit=n_docs).points
@@ -305,7 +314,9 @@ def test_dimension_mismatch_in_documents():
         maxsim_scores(np.ones((2, 4)), [np.ones((3, 5))])
     with pytest.raises(ValueError, match="dimension mismatch.*dim 4.*dim 5"):
         maxsim_scores(np.ones((2, 4)), pack_documents([np.ones((3, 5)), np.ones((1, 5))]))
-    with pytest.raises(ValueError, match="dimension mismatch: document 1 has dim 5.*document 0 has dim 4"):
+    with pytest.raises(
+        ValueError, match="dimension mismatch: document 1 has dim 5.*document 0 has dim 4"
+    ):
         pack_documents([np.ones((3, 4)), np.ones((3, 5))])
 
 
