@@ -4,6 +4,7 @@ Notebooks start with ``helpers.setup()``; see README.md for the model profiles.
 """
 
 from .course import setup
+from .embedding import embed_documents
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
 from .plots import plot_contributions, plot_similarity_matrix
@@ -13,6 +14,7 @@ from .tokens import token_labels
 
 __all__ = [
     "setup",
+    "embed_documents",
     "table",
     "maxsim",
     "maxsim_scores",
