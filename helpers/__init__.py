@@ -8,7 +8,7 @@ from .embedding import embed_documents
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
 from .plots import plot_contributions, plot_similarity_matrix
-from .qdrant import qdrant_client, recreate_collection
+from .qdrant import multivector_points, qdrant_client, recreate_collection, search
 from .tables import table
 from .tokens import token_labels
 
@@ -25,6 +25,8 @@ __all__ = [
     "plot_contributions",
     "qdrant_client",
     "recreate_collection",
+    "multivector_points",
+    "search",
     "DENSE_MODEL",
     "CROSS_ENCODER_MODEL",
     "COLBERT_MODEL",

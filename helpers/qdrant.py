@@ -73,3 +73,80 @@ def recreate_collection(client, name: str, **config) -> None:
     if client.collection_exists(name):
         client.delete_collection(name)
     client.create_collection(name, **config)
+
+
+def multivector_points(multivectors, *, dense_vectors=None, payloads=None, ids=None,
+                       multi_name: str = "colbert", dense_name: str = "dense"):
+    """``qdrant_client.models.PointStruct`` s for documents embedded by hand, checked first.
+
+    Args:
+        multivectors: one ``(n_doc_tokens, dim)`` matrix per document (ColBERT output).
+        dense_vectors: optional, one ``(dense_dim,)`` vector per document.
+        payloads: optional, one dict per document.
+        ids: optional point ids (default 0, 1, 2, ...).
+
+    Raises ``ValueError`` naming the document when a matrix is not 2-D (a single ``(dim,)`` vector
+    must be given as shape ``(1, dim)``), has no rows (nothing for MaxSim to match), has rows of
+    different widths than the others, or holds NaN or infinite values: Qdrant's own errors for
+    these come later and say less. A one-row document is valid: MaxSim then adds up each query
+    token's dot product with that one vector. Used in notebook 05.
+    """
+    import numpy as np
+    from qdrant_client import models
+
+    multivectors = list(multivectors)
+    n = len(multivectors)
+    if n == 0:
+        raise ValueError("no documents given")
+    ids = list(range(n)) if ids is None else list(ids)
+    for name, values in (("ids", ids), ("dense_vectors", dense_vectors), ("payloads", payloads)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"{name} has {len(values)} entries for {n} documents")
+    dim = None
+    points = []
+    for i, matrix in enumerate(multivectors):
+        where = f"document {i} (id {ids[i]!r})"
+        matrix = np.asarray(matrix, dtype=np.float32)
+        if matrix.ndim != 2:
+            raise ValueError(f"{where}: a multivector must be 2-D (n_tokens, dim), got shape {matrix.shape}; "
+                             "a single vector must be given as shape (1, dim)")
+        if matrix.shape[0] == 0:
+            raise ValueError(f"{where} has no vectors: there is nothing for MaxSim to match")
+        if dim is None:
+            dim = matrix.shape[1]
+        elif matrix.shape[1] != dim:
+            raise ValueError(f"{where} has vectors of dimension {matrix.shape[1]}, the others {dim}")
+        if not np.isfinite(matrix).all():
+            raise ValueError(f"{where} holds NaN or infinite values")
+        vector = {multi_name: matrix.tolist()}
+        if dense_vectors is not None:
+            vector[dense_name] = np.asarray(dense_vectors[i], dtype=np.float32).tolist()
+        points.append(models.PointStruct(id=ids[i], vector=vector,
+                                         payload=None if payloads is None else payloads[i]))
+    return points
+
+
+def search(client, collection: str, multi_query, *, dense_query=None, candidates: int | None = None,
+           limit: int = 10, multi_name: str = "colbert", dense_name: str = "dense") -> list:
+    """Top ``limit`` point ids by MaxSim, over everything or over dense candidates.
+
+    With ``candidates=None``: one stage, MaxSim (``multi_query``, shape ``(n_query_tokens, dim)``)
+    over the whole collection. With ``candidates=N``: two stages in one Universal Query API call,
+    a dense prefetch of the top ``N`` by ``dense_query`` (shape ``(dense_dim,)``), reranked by
+    MaxSim. Used in notebook 05.
+    """
+    import numpy as np
+    from qdrant_client import models
+
+    query = np.asarray(multi_query, dtype=np.float32).tolist()
+    prefetch = None
+    if candidates is not None:
+        if dense_query is None:
+            raise ValueError("a two-stage search (candidates=N) needs dense_query")
+        if candidates < limit:
+            raise ValueError(f"candidates ({candidates}) must be at least limit ({limit})")
+        prefetch = models.Prefetch(query=np.asarray(dense_query, dtype=np.float32).tolist(),
+                                   using=dense_name, limit=candidates)
+    response = client.query_points(collection, query=query, using=multi_name, prefetch=prefetch,
+                                   limit=limit, with_payload=False)
+    return [point.id for point in response.points]
