@@ -25,7 +25,7 @@ outputs: $(STAMP)      ## maintainers: re-execute the notebooks in place with th
 	COURSE_MODELS=offline $(BIN)/python tools/run_notebooks.py --in-place
 
 prefetch: $(STAMP)     ## download the real models before class and report what is ready offline
-	$(BIN)/python -m helpers.models prefetch
+	$(BIN)/python -m helpers prefetch
 
 benchmark: $(STAMP)    ## MaxSim speed figures (never part of the tests)
 	$(BIN)/python benchmarks/maxsim.py

@@ -23,16 +23,13 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from helpers.maxsim import maxsim_scores, pack_documents  # noqa: E402
+from helpers.maxsim import maxsim_scores, pack_documents  # installed from this repo (make installs it)
 
 N_QUERY_TOKENS, DIM = 32, 128
 MIN_TOKENS, MAX_TOKENS = 20, 300

@@ -256,10 +256,3 @@ def prefetch() -> int:
     print(f"Not all models are cached: without the Hub, {PROFILE_VARIABLE}=auto will use the stand-ins.")
     return 1
 
-
-if __name__ == "__main__":
-    import sys
-
-    if sys.argv[1:] != ["prefetch"]:
-        sys.exit("usage: python -m helpers.models prefetch")
-    sys.exit(prefetch())

@@ -149,3 +149,23 @@ def test_a_server_that_is_not_the_hub_does_not_count(fake_hub, empty_cache, answ
     # proxies, captive portals and interceptors answer every request
     fake_hub["/api/models/colbert-ir/colbertv2.0"] = answer
     assert models.decide_profile("auto").profile == "offline"
+
+
+@pytest.fixture
+def refused_hub(monkeypatch):
+    with socket.socket() as s:  # a port that was free a moment ago: connection refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+
+
+def test_prefetch_without_hub_reports_what_is_missing(refused_hub, empty_cache, capsys):
+    assert models.prefetch() == 1
+    out = capsys.readouterr().out
+    assert "NOT reachable" in out and out.count("MISSING") == 3
+
+
+def test_prefetch_reports_cached_models_ready(refused_hub, empty_cache, capsys):
+    fake_real_cache(empty_cache)
+    assert models.prefetch() == 0
+    assert capsys.readouterr().out.count("ready offline") == 3
