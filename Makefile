@@ -1,5 +1,6 @@
 # Every target creates .venv (Python 3.11, pinned requirements.txt) when it is missing or stale.
 PYTHON ?= python3
+LAB_ARGS ?=            # e.g. LAB_ARGS=--allow-root inside a container running as root
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -13,7 +14,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 lab: $(STAMP)          ## open the course in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 test: $(STAMP)         ## every test: helpers unit tests and every notebook under nbval
 	$(BIN)/python -m pytest
