@@ -49,7 +49,7 @@ def main() -> int:
                        for o in c.get("outputs", []) if "Models:" in o.get("text", "")), "").strip()
         print(f"{path.name:45s} {seconds:6.1f} s  {status}", flush=True)
         if banner:
-            print(f"    {banner[:150]}")
+            print(f"    {banner}")
     print(f"{len(paths) - failures}/{len(paths)} notebooks ran; outputs in "
           f"{'notebooks/' if args.in_place else out_dir.relative_to(ROOT)}")
     return 1 if failures else 0
