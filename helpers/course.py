@@ -108,7 +108,6 @@ def display_defaults(digits: int = SIGNIFICANT_DIGITS) -> None:
         "figure.dpi": 100,
         "savefig.dpi": 100,
         "font.size": 10,
-        "svg.hashsalt": "course",
     })
     try:
         from IPython import get_ipython

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when a graph or a file below changes: old stand-ins are then rebuilt.
-STANDIN_VERSION = 3
+STANDIN_VERSION = 4
 #: The revision name written into the cache's ``refs/main``.
 REVISION = f"course-standin-v{STANDIN_VERSION}"
 MANIFEST = "course-standins.json"
@@ -171,6 +171,12 @@ def _graft(encoder: Path, head: str):
             const(name, [n], np.int64)
         return name
 
+    def unit_rows(x, name, eps):
+        """``x / max(||x||, eps)`` along the last axis: every token vector scaled to length 1."""
+        sq = node("ReduceSum", [node("Mul", [x, x], f"{name}_sq"), axes(2)], f"{name}_sqsum", keepdims=1)
+        norm = node("Max", [node("Sqrt", [sq], f"{name}_norm0"), const(f"{name}_eps", eps)], f"{name}_norm")
+        return node("Div", [x, norm], name)
+
     if head == "dense":
         mask = node("Unsqueeze", [node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT), axes(2)], "mask3")
         total = node("ReduceSum", [node("Mul", [hidden, mask], "masked"), axes(1)], "total", keepdims=1)
@@ -204,15 +210,11 @@ def _graft(encoder: Path, head: str):
         projected = node("MatMul", [hidden, const("projection", colbert_projection())], "projected")
         # unit length inside the graph, as the real model's ONNX export does: fastembed
         # normalises document vectors itself but passes query vectors through unchanged
-        sq = node("ReduceSum", [node("Mul", [projected, projected], "proj_sq"), axes(2)], "proj_sqsum", keepdims=1)
-        norm = node("Max", [node("Sqrt", [sq], "proj_norm0"), const("proj_eps", 1e-12)], "proj_norm")
-        node("Div", [projected, norm], "token_vectors")
+        unit_rows(projected, "token_vectors", 1e-12)
         out, shape = "token_vectors", ["batch", "sequence", 128]
     elif head == "cross_encoder":
         f = TensorProto.FLOAT
-        sq = node("ReduceSum", [node("Mul", [hidden, hidden], "sq"), axes(2)], "sqsum", keepdims=1)
-        norm = node("Max", [node("Sqrt", [sq], "norm0"), const("eps", 1e-6)], "norm")
-        unit = node("Div", [hidden, norm], "unit")
+        unit = unit_rows(hidden, "unit", 1e-6)
         sim = node("MatMul", [unit, node("Transpose", [unit], "unit_t", perm=[0, 2, 1])], "sim")
         ids = "input_ids"
         special = node(
@@ -325,7 +327,7 @@ def _write_standin(staging: Path, standin: StandIn, encoder: Path, tokenizer_tex
     (refs / "main").write_text(REVISION)
 
 
-def _expected_files(root: Path) -> dict[str, str]:
+def _hash_files(root: Path) -> dict[str, str]:
     files = {}
     for standin in STANDINS:
         base = root / repo_folder(standin.source_repo)
@@ -389,7 +391,7 @@ def ensure_standins(cache_dir: str | os.PathLike, lock_timeout: float = 600.0) -
             tokenizer_text = _tokenizer_json(tokenizer)
             for standin in STANDINS:
                 _write_standin(staging, standin, encoder, tokenizer_text)
-            files = _expected_files(staging)
+            files = _hash_files(staging)
             (cache_dir / MANIFEST).unlink(missing_ok=True)
             for standin in STANDINS:
                 name = repo_folder(standin.source_repo)
