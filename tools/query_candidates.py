@@ -132,8 +132,9 @@ class Searcher:
                 found.setdefault(int(i), set()).add("bm25")
         qt = self._colbert_doc([query])[0].astype(np.float16)
         sim = (self.tokens @ qt.T).astype(np.float32)  # (all tokens, query tokens)
+        starts = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])  # each passage's rows are contiguous
         best = np.full((len(self.texts), sim.shape[1]), -1.0, np.float32)
-        np.maximum.at(best, self.owner, sim)
+        best[self.owner[starts]] = np.maximum.reduceat(sim, starts, axis=0)
         for i in np.argsort(-best.sum(1))[:k]:
             found.setdefault(int(i), set()).add("colbert")
         return found
