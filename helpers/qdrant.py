@@ -21,6 +21,11 @@ PATH_VARIABLE = "COURSE_QDRANT_PATH"
 # One client per location for the whole kernel: embedded Qdrant on a folder holds a lock on it,
 # so a second client on the same folder (a re-run cell) would fail.
 _CLIENTS: dict[tuple[str, str], object] = {}
+CONNECT_TIMEOUT = 3  # seconds: how long qdrant_client() waits for a server to answer
+
+
+class QdrantServerUnavailable(ConnectionError):
+    """``QDRANT_URL`` names a Qdrant server that did not answer (or refused the API key)."""
 
 
 def describe_location(environ: dict | None = None) -> tuple[str, str]:
@@ -41,7 +46,8 @@ def qdrant_client(quiet: bool = False):
 
     Repeated calls in one process return the same client for the same location, so re-running a
     cell neither fails on the embedded storage lock nor loses the collections. Prints which
-    Qdrant it chose unless ``quiet``.
+    Qdrant it chose unless ``quiet``. A server is asked once for its collections first (see
+    ``check_server``): one that does not answer raises ``QdrantServerUnavailable`` at once.
     """
     from qdrant_client import QdrantClient
 
@@ -50,7 +56,9 @@ def qdrant_client(quiet: bool = False):
     client = _CLIENTS.get(key)
     if client is None:
         if mode == "server":
-            client = QdrantClient(url=where, api_key=os.environ.get(API_KEY_VARIABLE) or None)
+            api_key = os.environ.get(API_KEY_VARIABLE) or None
+            check_server(where, api_key)
+            client = QdrantClient(url=where, api_key=api_key)
         elif where == ":memory:":
             client = QdrantClient(location=":memory:")
         else:
@@ -65,6 +73,41 @@ def qdrant_client(quiet: bool = False):
         else:
             print(f"Qdrant: embedded in this notebook, stored in {where} (set QDRANT_URL to use a server)")
     return client
+
+
+def check_server(url: str, api_key: str | None = None, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Ask the server at ``url`` for its collections once, within ``timeout`` seconds.
+
+    Raises ``QdrantServerUnavailable`` (a ``ConnectionError``) naming ``QDRANT_URL`` and what to
+    do, instead of qdrant-client's bare ``[Errno 111] Connection refused`` at the first real call.
+    """
+    import warnings
+
+    from qdrant_client import QdrantClient
+    from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+    with warnings.catch_warnings():  # the real client gives the http + API key warning, once
+        warnings.filterwarnings("ignore", message="Api key is used with an insecure connection")
+        probe = QdrantClient(url=url, api_key=api_key, timeout=timeout, check_compatibility=False)
+    try:
+        probe.get_collections()
+    except ResponseHandlingException as error:
+        cause = getattr(error, "source", None) or error
+        raise QdrantServerUnavailable(
+            f"{URL_VARIABLE}={url} but no Qdrant server answered there within {timeout:g} s ({cause}). "
+            f"Start the server, fix the URL, or unset {URL_VARIABLE} to use the embedded Qdrant."
+        ) from None
+    except UnexpectedResponse as error:
+        if error.status_code not in (401, 403):
+            raise
+        key = f"{API_KEY_VARIABLE} is set" if api_key else f"{API_KEY_VARIABLE} is not set"
+        raise QdrantServerUnavailable(
+            f"{URL_VARIABLE}={url}: the server refused access ({error.status_code} {error.reason_phrase}; "
+            f"{key}). Set {API_KEY_VARIABLE} to this server's API key, or unset {URL_VARIABLE} "
+            "to use the embedded Qdrant."
+        ) from None
+    finally:
+        probe.close()
 
 
 def recreate_collection(client, name: str, **config) -> None:

@@ -54,7 +54,15 @@ def fake_server():
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             seen.append((self.path, self.headers.get("api-key")))
-            body = json.dumps({"title": "qdrant - vector search engine", "version": "1.20.0"}).encode()
+            if self.headers.get("api-key") == "wrong-key":
+                self.send_response(403)
+                self.end_headers()
+                return
+            if self.path == "/collections":  # qdrant_client() asks this once before handing out a client
+                answer = {"result": {"collections": []}, "status": "ok", "time": 0.0}
+            else:
+                answer = {"title": "qdrant - vector search engine", "version": "1.20.0"}
+            body = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -78,10 +86,11 @@ def test_url_and_key_come_from_the_environment(fake_server, monkeypatch, capsys)
     client = qdrant.qdrant_client()
     out = capsys.readouterr().out
     assert f"server at {url}" in out and "with an API key" in out and "secret-key" not in out
+    assert ("/collections", "secret-key") in seen  # the connection check, carrying the key
     client.info()  # a request to the server, carrying the key
     assert ("/", "secret-key") in seen
-    for _ in range(100):  # let qdrant-client's background version check reach the server too
-        if len(seen) >= 2:
+    for _ in range(100):  # let qdrant-client's background version check (also "/") reach the server too
+        if seen.count(("/", "secret-key")) >= 2:
             break
         time.sleep(0.05)
 
@@ -89,3 +98,36 @@ def test_url_and_key_come_from_the_environment(fake_server, monkeypatch, capsys)
 def test_a_url_that_is_not_a_url():
     with pytest.raises(ValueError, match="is not a URL"):
         qdrant.describe_location({qdrant.URL_VARIABLE: "localhost:6333"})
+
+
+def closed_port() -> int:
+    """A localhost port with nothing listening on it (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_server_that_is_not_running_says_what_to_do(monkeypatch, capsys):
+    url = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv(qdrant.URL_VARIABLE, url)
+    start = time.monotonic()
+    with pytest.raises(ConnectionError) as raised:
+        qdrant.qdrant_client()
+    assert time.monotonic() - start < qdrant.CONNECT_TIMEOUT + 2
+    message = str(raised.value)
+    assert isinstance(raised.value, qdrant.QdrantServerUnavailable)
+    assert f"QDRANT_URL={url}" in message
+    assert "Start the server, fix the URL, or unset QDRANT_URL to use the embedded Qdrant" in message
+    assert qdrant._CLIENTS == {}  # nothing cached: once the server is up, the same cell works
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")  # the test server is http
+def test_a_refused_api_key_names_the_variable(fake_server, monkeypatch):
+    url, _ = fake_server
+    monkeypatch.setenv(qdrant.URL_VARIABLE, url)
+    monkeypatch.setenv(qdrant.API_KEY_VARIABLE, "wrong-key")
+    with pytest.raises(qdrant.QdrantServerUnavailable, match="403.*QDRANT_API_KEY is set"):
+        qdrant.qdrant_client()
