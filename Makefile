@@ -1,20 +1,40 @@
-# Every target creates .venv (Python 3.11, pinned requirements.txt) when it is missing or stale.
-PYTHON ?= python3
-LAB_ARGS ?=            # e.g. LAB_ARGS=--allow-root inside a container running as root
+# Every target creates .venv (pinned requirements.txt) when it is missing or stale, with the Python
+# that tools/find_python.sh picks: $(PYTHON) if set, else the first of python3, python3.14 ... python3.11
+# that is 3.11.5 to 3.14 and has the venv module.
+PYTHON ?=
+# extra JupyterLab options, e.g. LAB_ARGS=--no-browser
+LAB_ARGS ?=
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# JupyterLab settings the course's lab starts with (no "Jupyter news?" pop-up), kept in the venv:
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 .PHONY: lab test run-all outputs prefetch benchmark clean
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if [ -e $(BIN)/python ]; then \
+	  $(BIN)/python -c 'import sys; sys.exit(not (3, 11, 5) <= sys.version_info[:3] < (3, 15))' 2>/dev/null || { \
+	    echo "$(VENV) was made with a Python that is missing now or not 3.11.5 to 3.14; remove it (make clean) and run make again" >&2; \
+	    exit 1; }; \
+	else \
+	  python=$$(PYTHON='$(PYTHON)' sh tools/find_python.sh) || exit 1; \
+	  echo "Creating $(VENV) with $$python ($$($$python --version 2>&1))"; \
+	  $$python -m venv $(VENV) || exit 1; \
+	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-lab: $(STAMP)          ## open the course in JupyterLab
-	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
+$(LAB_OVERRIDES): jupyterlab-overrides.json
+	@mkdir -p $(@D)
+	cp jupyterlab-overrides.json $@
+
+lab: $(STAMP) $(LAB_OVERRIDES)  ## open the course in JupyterLab
+	@root=; if [ "$$(id -u)" = 0 ]; then \
+	  echo "make lab: running as root (a container?), so starting JupyterLab with --allow-root"; \
+	  root=--allow-root; \
+	fi; \
+	$(BIN)/jupyter lab notebooks/ $$root $(LAB_ARGS)
 
 test: $(STAMP)         ## every test: helpers unit tests and every notebook under nbval
 	$(BIN)/python -m pytest
