@@ -48,6 +48,8 @@ def plot_similarity_matrix(
     title: str | None = None,
     cmap: str = "viridis",
     mark_color: str = "red",
+    vmin: float | None = None,
+    vmax: float | None = None,
 ):
     """Heatmap of every query token's dot product with every document token.
 
@@ -63,13 +65,16 @@ def plot_similarity_matrix(
         ax: the matplotlib Axes to draw on; None makes a figure sized for the matrix
             (readable up to about 32 x 60 tokens).
         hide_mask: leave out the query rows labelled "[MASK]" (the score still counts them).
-        title: None for a title with the MaxSim score, "" for none.
+        title: a first title line (e.g. the document's name), followed by the MaxSim score and,
+            when rows are hidden, what they add; None for the score line alone, "" for no title.
         cmap: the colormap of the dot products.
         mark_color: the outline of the cell holding each row's maximum (MaxSim's pick).
+        vmin, vmax: the colour scale's ends; give two heatmaps the same ones to compare them.
 
     Rows are query tokens (in order, top to bottom), columns document tokens (left to right);
     each row's largest dot product, the one MaxSim adds up, is outlined. A colorbar shows
-    the scale.
+    the scale. Document token labels are repeated above the matrix when it has more than 16
+    rows, so they stay in view on a small screen.
 
     Returns:
         The Axes with the heatmap.
@@ -89,12 +94,14 @@ def plot_similarity_matrix(
         ax = _new_axes(_matrix_figsize(n_rows, n_cols, [qlabels[r] for r in rows], dlabels))
     fontsize = _tick_fontsize(ax, n_rows, n_cols)
 
-    image = ax.imshow(similarities, cmap=cmap, aspect="auto", interpolation="nearest")
+    image = ax.imshow(similarities, cmap=cmap, aspect="auto", interpolation="nearest", vmin=vmin, vmax=vmax)
     ax.set_xticks(np.arange(n_cols), labels=[_drawable(s) for s in dlabels], rotation=90,
                   fontsize=fontsize, parse_math=False)
     ax.set_yticks(np.arange(n_rows), labels=[_drawable(qlabels[r]) for r in rows],
                   fontsize=fontsize, parse_math=False)
     ax.tick_params(length=2, pad=2)
+    if n_rows > 16:
+        ax.tick_params(axis="x", labeltop=True, labelrotation=90)
     # thin separators between cells
     ax.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
     ax.set_yticks(np.arange(n_rows + 1) - 0.5, minor=True)
@@ -112,11 +119,12 @@ def plot_similarity_matrix(
     ax.set_ylabel("query tokens")
     colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02, aspect=30)
     colorbar.set_label("dot product")
-    if title is None:
-        title = f"Query × document token similarities; outlined: each row's max (MaxSim = {format_float(explanation.score)})"
+    if title != "":
+        summary = f"Query × document token similarities; outlined: each row's max (MaxSim = {format_float(explanation.score)})"
         hidden = len(qlabels) - n_rows
         if hidden:
-            title += f"\n{hidden} [MASK] rows hidden (still counted in the score)"
+            summary += f"\n{hidden} [MASK] rows hidden (still counted in the score)"
+        title = summary if title is None else f"{title}\n{summary}"
     if title:
         ax.set_title(title, fontsize=10)
     return ax
@@ -144,7 +152,8 @@ def plot_contributions(
         ax: the matplotlib Axes to draw on; None makes a figure sized for the bars.
         hide_mask: leave out the bars of query rows labelled "[MASK]"; the title still gives
             the full score and says what the hidden rows add.
-        title: None for a title with the total, "" for none.
+        title: a first title line (e.g. the document's name), followed by the total and what
+            hidden rows add; None for the total line alone, "" for no title.
         color: the bars' color.
 
     One bar per query token, top to bottom in query order; its length is that token's largest
@@ -189,16 +198,17 @@ def plot_contributions(
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
 
-    if title is None:
-        title = f"MaxSim = {format_float(explanation.score)}, the sum of the {len(qlabels)} query tokens' bars"
+    if title != "":
+        summary = f"MaxSim = {format_float(explanation.score)}, the sum of the {len(qlabels)} query tokens' bars"
         shown = set(rows)
         hidden = [r for r in range(len(qlabels)) if r not in shown]
         if hidden:
             hidden_sum = float(np.asarray(explanation.contributions, dtype=np.float64)[hidden].sum())
-            title = (
+            summary = (
                 f"MaxSim = {format_float(explanation.score)}: {len(rows)} bars shown "
                 f"+ {len(hidden)} hidden [MASK] rows adding {format_float(hidden_sum)}"
             )
+        title = summary if title is None else f"{title}\n{summary}"
     if title:
         ax.set_title(title, fontsize=10)
     return ax
@@ -262,7 +272,8 @@ def _matrix_figsize(n_rows: int, n_cols: int, row_labels, col_labels) -> tuple[f
     row_label_inches = max(len(s) for s in row_labels) * _CHAR_INCHES
     col_label_inches = max(len(s) for s in col_labels) * _CHAR_INCHES
     width = 1.3 + row_label_inches + n_cols * _CELL_INCHES + 1.1  # ylabel, ticks, cells, colorbar
-    height = 1.0 + col_label_inches + n_rows * _CELL_INCHES + 0.6  # title, cells, ticks, xlabel
+    top_labels = col_label_inches if n_rows > 16 else 0.0  # column labels repeated above tall matrices
+    height = 1.0 + top_labels + col_label_inches + n_rows * _CELL_INCHES + 0.6  # title, cells, ticks, xlabel
     return (min(max(width, 5.0), 26.0), min(max(height, 3.5), 18.0))
 
 

@@ -97,8 +97,16 @@ def test_matrix_title(example):
     assert "4 [MASK] rows hidden" in ax.get_title()
     ax = plot_similarity_matrix(query, doc, query_labels, doc_labels, title="")
     assert ax.get_title() == ""
-    ax = plot_similarity_matrix(query, doc, query_labels, doc_labels, title="mine")
-    assert ax.get_title() == "mine"
+    # a given title keeps the score and the hidden-rows note under it
+    ax = plot_similarity_matrix(query, doc, query_labels, doc_labels, title="mine", hide_mask=True)
+    first, *rest = ax.get_title().split("\n")
+    assert first == "mine" and f"{score:.4g}" in rest[0] and "4 [MASK] rows hidden" in rest[1]
+
+
+def test_matrix_shared_colour_scale(example):
+    query, doc, query_labels, doc_labels = example
+    ax = plot_similarity_matrix(query, doc, query_labels, doc_labels, vmin=-1.0, vmax=1.0)
+    assert ax.images[0].get_clim() == (-1.0, 1.0)
 
 
 def test_matrix_draws_on_the_given_axes(example):
@@ -128,7 +136,11 @@ def test_matrix_size_follows_the_shape_and_stays_readable():
 
     ax.figure.canvas.draw()
     renderer = ax.figure.canvas.get_renderer()
-    for labels, horizontal in ((ax.get_xticklabels(), True), (ax.get_yticklabels(), False)):
+    bottom = [t.label1 for t in ax.xaxis.get_major_ticks()]
+    top = [t.label2 for t in ax.xaxis.get_major_ticks()]
+    assert all(label.get_visible() for label in top)  # 32 rows: the columns are labelled above too
+    assert [t.get_text() for t in top] == [t.get_text() for t in bottom]
+    for labels, horizontal in ((bottom, True), (top, True), (ax.get_yticklabels(), False)):
         boxes = [label.get_window_extent(renderer) for label in labels]
         assert min(label.get_fontsize() for label in labels) >= 6
         for first, second in zip(boxes, boxes[1:]):
@@ -294,7 +306,7 @@ def test_a_real_colbert_example():
     from helpers.tokens import token_labels
 
     colbert = LateInteractionTextEmbedding(helpers.COLBERT_MODEL)
-    document = POOL_DOCUMENTS["partly relevant"]
+    document = POOL_DOCUMENTS["A relevant"]
     query_vectors = next(colbert.query_embed(POOL_QUERY))
     doc_vectors = next(colbert.embed([document]))
     query_labels = token_labels(colbert, POOL_QUERY, "query")
