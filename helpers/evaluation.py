@@ -1,0 +1,55 @@
+"""Ranking quality on the labelled query set, with ranx (the metrics library Qdrant's course uses).
+
+A *run* maps each query id to the scores a pipeline gave passages: ``{query_id: {passage_id: score}}``
+(passage ids as ``int``). ``evaluate_run`` turns it and the judgements of ``helpers.queries`` into
+nDCG@10, recall@10 and MRR@10, averaged over the queries.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+METRICS = ("ndcg@10", "recall@10", "mrr@10")
+
+
+def _ranx_objects(run: Mapping[str, Mapping[int, float]], queries: Sequence):
+    from ranx import Qrels, Run
+
+    if not run:
+        raise ValueError("the run is empty: it scores no query")
+    known = {q.id: q for q in queries}
+    unknown = sorted(set(run) - set(known))
+    if unknown:
+        raise ValueError(f"the run scores unknown query ids: {', '.join(unknown[:5])}")
+    missing = sorted(set(known) - set(run))
+    if missing:
+        raise ValueError(f"the run has no scores for queries: {', '.join(missing[:5])}")
+    empty = [qid for qid, scores in run.items() if not scores]
+    if empty:
+        raise ValueError(f"the run scores no passage for queries: {', '.join(empty[:5])}")
+    qrels = Qrels({q.id: {str(pid): grade for pid, grade in q.judgements.items()} for q in queries})
+    ranx_run = Run({qid: {str(pid): float(s) for pid, s in scores.items()} for qid, scores in run.items()})
+    return qrels, ranx_run
+
+
+def evaluate_run(run: Mapping[str, Mapping[int, float]], queries: Sequence,
+                 metrics: Sequence[str] = METRICS, per_query: bool = False) -> dict:
+    """Mean of each metric over ``queries`` (``helpers.queries.Query`` objects), or per query.
+
+    Returns ``{metric: float}``, or with ``per_query`` ``{metric: {query_id: float}}``. Grade 2
+    and grade 1 both count as relevant for recall and MRR (ranx's default, relevance level 1);
+    nDCG uses the grades as gains. Raises ``ValueError`` for an empty run, an unknown query id or
+    a query the run does not score.
+    """
+    from ranx import evaluate
+
+    qrels, ranx_run = _ranx_objects(run, queries)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's type-safety notes, not about the results
+        scores = evaluate(qrels, ranx_run, list(metrics), return_mean=not per_query, make_comparable=False)
+    if per_query:
+        return {m: dict(zip(qrels.keys(), map(float, scores[m]))) for m in metrics}
+    if len(metrics) == 1:
+        return {metrics[0]: float(scores)}
+    return {m: float(v) for m, v in scores.items()}
