@@ -48,7 +48,9 @@ outputs: $(STAMP)      ## maintainers: re-execute the notebooks in place with th
 prefetch: $(STAMP)     ## download the real models before class and report what is ready offline
 	$(BIN)/python -m helpers prefetch
 
-benchmark: $(STAMP)    ## MaxSim speed figures (never part of the tests)
+benchmark: $(STAMP)    ## MaxSim speed figures (never part of the tests); installs benchmarks/requirements.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt \
+	  || echo "make benchmark: could not install benchmarks/requirements.txt (no maxsim-cpu wheel for this Python?)"
 	$(BIN)/python benchmarks/maxsim.py
 
 clean:

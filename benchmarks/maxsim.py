@@ -12,7 +12,8 @@ Compared with:
       square float32 product rate (2048 x 2048);
   (b) a naive loop over token pairs, timed on a few documents and extrapolated per row;
   (c) qdrant-client local mode (":memory:"), MAX_SIM comparator, query time only;
-  (d) the maxsim-cpu package (Rust/SIMD, `pip install maxsim-cpu==0.1.0`), if installed.
+  (d) the maxsim-cpu package (Rust/SIMD; benchmarks/requirements.txt, which `make benchmark`
+      installs), if installed: says so when it is not.
 
 Prints figures, never asserts: the machine may be shared and noisy. Not run by the tests.
 """
@@ -164,10 +165,14 @@ def time_maxsim_cpu(query, documents, repeats: int, flop: float, scores) -> floa
     print("(d) maxsim-cpu")
     try:
         import maxsim_cpu
-
+    except ImportError:
+        print(f"  skipped: maxsim-cpu is not installed (make benchmark installs benchmarks/requirements.txt; "
+              f"it has no wheel for Python {platform.python_version()} on {platform.machine()} {platform.system()}?)")
+        return None
+    try:
         theirs = np.asarray(maxsim_cpu.maxsim_scores_variable(query, documents))
         seconds = median_time(lambda: maxsim_cpu.maxsim_scores_variable(query, documents), repeats)
-    except Exception as error:  # not installed, or no wheel for this machine
+    except Exception as error:  # installed but cannot run here
         print(f"  skipped: {type(error).__name__}: {error}")
         return None
     difference = np.max(np.abs(theirs - scores) / np.abs(scores))
