@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # JupyterLab settings the course's lab starts with (no "Jupyter news?" pop-up), kept in the venv:
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test run-all outputs prefetch benchmark clean
+.PHONY: lab test run-all outputs prefetch benchmark check-debian13 clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@if [ -e $(BIN)/python ]; then \
@@ -52,6 +52,9 @@ benchmark: $(STAMP)    ## MaxSim speed figures (never part of the tests); instal
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt \
 	  || echo "make benchmark: could not install benchmarks/requirements.txt (no maxsim-cpu wheel for this Python?)"
 	$(BIN)/python benchmarks/maxsim.py
+
+check-debian13:        ## as root: make test on a fresh Debian 13 (python3 3.13) in a chroot; not part of test
+	bash tools/check_debian13.sh
 
 clean:
 	rm -rf $(VENV) .cache build
