@@ -1,0 +1,65 @@
+"""helpers.evaluation: ranx's metrics agree with the textbook formulas, and bad runs fail clearly."""
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers.evaluation import evaluate_run
+from helpers.queries import Query
+
+
+def query(qid, judgements):
+    return Query(qid, "some text", "question", "dev", False, judgements)
+
+
+def ndcg_by_hand(ranking, judgements, k=10):
+    """Järvelin and Kekäläinen's nDCG: gain = grade, discount = log2(rank + 1)."""
+    dcg = sum(judgements.get(pid, 0) / math.log2(rank + 2) for rank, pid in enumerate(ranking[:k]))
+    ideal = sorted(judgements.values(), reverse=True)[:k]
+    return dcg / sum(g / math.log2(rank + 2) for rank, g in enumerate(ideal))
+
+
+def test_agrees_with_the_formulas_on_random_runs():
+    rng = np.random.default_rng(0)
+    queries, run, expected = [], {}, {"ndcg@10": [], "recall@10": [], "mrr@10": []}
+    for n in range(20):
+        judged = rng.choice(50, size=8, replace=False)
+        judgements = {int(p): int(g) for p, g in zip(judged, rng.integers(0, 3, size=8))}
+        judgements[int(judged[0])] = 2  # every query has an answer
+        scores = {int(p): float(s) for p, s in zip(range(50), rng.normal(size=50))}
+        q = query(f"q{n}", judgements)
+        queries.append(q)
+        run[q.id] = scores
+        ranking = sorted(scores, key=scores.get, reverse=True)
+        relevant = {p for p, g in judgements.items() if g > 0}
+        expected["ndcg@10"].append(ndcg_by_hand(ranking, judgements))
+        expected["recall@10"].append(len(relevant & set(ranking[:10])) / len(relevant))
+        first = next((r for r, p in enumerate(ranking[:10]) if p in relevant), None)
+        expected["mrr@10"].append(0.0 if first is None else 1 / (first + 1))
+    got = evaluate_run(run, queries)
+    for metric, values in expected.items():
+        assert got[metric] == pytest.approx(np.mean(values), abs=1e-9), metric
+    per_query = evaluate_run(run, queries, per_query=True)
+    assert per_query["ndcg@10"]["q3"] == pytest.approx(expected["ndcg@10"][3], abs=1e-9)
+
+
+def test_perfect_and_useless_runs():
+    q = query("q1", {1: 2, 2: 1, 3: 0})
+    assert evaluate_run({"q1": {1: 3.0, 2: 2.0, 3: 1.0}}, [q])["ndcg@10"] == pytest.approx(1.0)
+    assert evaluate_run({"q1": {3: 1.0, 7: 0.5}}, [q])["recall@10"] == 0.0
+
+
+@pytest.mark.parametrize("run, message", [
+    ({}, "the run is empty"),
+    ({"q1": {1: 1.0}, "nope": {1: 1.0}}, "unknown query ids: nope"),
+    ({"q1": {}}, "scores no passage for queries: q1"),
+])
+def test_bad_runs(run, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate_run(run, [query("q1", {1: 2})])
+
+
+def test_a_query_the_run_forgot():
+    with pytest.raises(ValueError, match="no scores for queries: q2"):
+        evaluate_run({"q1": {1: 1.0}}, [query("q1", {1: 2}), query("q2", {1: 2})])
