@@ -91,23 +91,31 @@ def check_server(url: str, api_key: str | None = None, timeout: float = CONNECT_
         probe = QdrantClient(url=url, api_key=api_key, timeout=timeout, check_compatibility=False)
     try:
         probe.get_collections()
+        return
     except ResponseHandlingException as error:
+        import httpx
+
         cause = getattr(error, "source", None) or error
-        raise QdrantServerUnavailable(
-            f"{URL_VARIABLE}={url} but no Qdrant server answered there within {timeout:g} s ({cause}). "
-            f"Start the server, fix the URL, or unset {URL_VARIABLE} to use the embedded Qdrant."
-        ) from None
+        if isinstance(cause, httpx.TransportError):  # refused, unreachable, timed out, TLS
+            what = f"no Qdrant server answered there within {timeout:g} s ({cause})"
+        else:  # an answer that is not Qdrant's
+            what = f"what answered there is not a Qdrant server ({type(cause).__name__})"
     except UnexpectedResponse as error:
-        if error.status_code not in (401, 403):
-            raise
-        key = f"{API_KEY_VARIABLE} is set" if api_key else f"{API_KEY_VARIABLE} is not set"
-        raise QdrantServerUnavailable(
-            f"{URL_VARIABLE}={url}: the server refused access ({error.status_code} {error.reason_phrase}; "
-            f"{key}). Set {API_KEY_VARIABLE} to this server's API key, or unset {URL_VARIABLE} "
-            "to use the embedded Qdrant."
-        ) from None
+        if error.status_code in (401, 403):
+            key = f"{API_KEY_VARIABLE} is set" if api_key else f"{API_KEY_VARIABLE} is not set"
+            raise QdrantServerUnavailable(
+                f"{URL_VARIABLE}={url}: the server refused access ({error.status_code} "
+                f"{error.reason_phrase}; {key}). Set {API_KEY_VARIABLE} to this server's API key, or "
+                f"unset {URL_VARIABLE} to use the embedded Qdrant."
+            ) from None
+        what = (f"what answered there is not a Qdrant server (it answered {error.status_code} "
+                f"{error.reason_phrase} for its collections)")
     finally:
         probe.close()
+    raise QdrantServerUnavailable(
+        f"{URL_VARIABLE}={url} but {what}. "
+        f"Start the server, fix the URL, or unset {URL_VARIABLE} to use the embedded Qdrant."
+    )
 
 
 def recreate_collection(client, name: str, **config) -> None:

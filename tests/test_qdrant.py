@@ -58,6 +58,10 @@ def fake_server():
                 self.send_response(403)
                 self.end_headers()
                 return
+            if self.path.startswith("/not-qdrant"):
+                self.send_response(404)
+                self.end_headers()
+                return
             if self.path == "/collections":  # qdrant_client() asks this once before handing out a client
                 answer = {"result": {"collections": []}, "status": "ok", "time": 0.0}
             else:
@@ -131,3 +135,23 @@ def test_a_refused_api_key_names_the_variable(fake_server, monkeypatch):
     monkeypatch.setenv(qdrant.API_KEY_VARIABLE, "wrong-key")
     with pytest.raises(qdrant.QdrantServerUnavailable, match="403.*QDRANT_API_KEY is set"):
         qdrant.qdrant_client()
+
+
+def test_a_server_that_is_not_qdrant(fake_server, monkeypatch):
+    url, _ = fake_server
+    monkeypatch.setenv(qdrant.URL_VARIABLE, f"{url}/not-qdrant")
+    with pytest.raises(qdrant.QdrantServerUnavailable, match="is not a Qdrant server .*404.*unset QDRANT_URL"):
+        qdrant.qdrant_client()
+
+
+def test_a_server_that_never_answers_is_given_up_on():
+    import socket
+
+    with socket.socket() as listener:  # accepts connections (the backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        start = time.monotonic()
+        with pytest.raises(qdrant.QdrantServerUnavailable, match="no Qdrant server answered there within 1 s"):
+            qdrant.check_server(url, timeout=1)
+        assert time.monotonic() - start < 3
