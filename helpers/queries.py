@@ -9,7 +9,7 @@ MaxSim (``tools/query_candidates.py``); ``helpers/data/queries/README.md`` tells
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,7 +29,7 @@ class Query:
     kind: str  # one of KINDS
     split: str  # "dev" or "test"
     no_shared_words: bool  # no content word of the query occurs in its grade-2 passages
-    judgements: dict[int, int]  # passage id -> grade (0, 1 or 2)
+    judgements: dict[int, int] = field(hash=False)  # passage id -> grade (0, 1 or 2)
 
     @property
     def relevant(self) -> list[int]:
@@ -103,12 +103,14 @@ def load_queries(split: str | None = None, *, folder: str | Path | None = None) 
     """All labelled queries, file by file in sorted order, or only the ``"dev"`` or ``"test"`` ones.
 
     Returns a new list of :class:`Query`. ``folder`` reads ``part-*.jsonl`` files from another folder
-    (for tests). The parse is cached until a file changes. Raises ``ValueError`` naming the file and line for a malformed query file.
+    (for tests). The parse is cached until a file changes. Raises ``ValueError`` naming the file and
+    line for a malformed query file, and for an unknown ``split``.
     """
     if split is not None and split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS} or None, got {split!r}")
     queries = _parse(_files(Path(folder) if folder is not None else FOLDER))
-    return [q for q in queries if split is None or q.split == split]
+    # fresh objects each call: a caller who edits a query's judgements does not change the cached parse
+    return [replace(q, judgements=dict(q.judgements)) for q in queries if split is None or q.split == split]
 
 
 def qrels(queries: list[Query] | None = None) -> dict[str, dict[str, int]]:
