@@ -5,9 +5,11 @@ Notebooks start with ``helpers.setup()``; see README.md for the model profiles.
 
 from .course import label, setup
 from .embedding import embed_documents
+from .evaluation import evaluate_run
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
 from .plots import plot_contributions, plot_similarity_matrix
+from .queries import load_queries
 from .qdrant import multivector_points, qdrant_client, recreate_collection, search
 from .tables import table
 from .tokens import token_labels
@@ -16,6 +18,8 @@ __all__ = [
     "setup",
     "label",
     "embed_documents",
+    "load_queries",
+    "evaluate_run",
     "table",
     "maxsim",
     "maxsim_scores",
