@@ -15,7 +15,7 @@ READY  := $(STAMP) $(LAB_OVERRIDES)
 ACTIONLINT := 1.7.12.25
 ACTIONLINT_BIN ?= build/lint-venv/bin/actionlint
 
-.PHONY: lab test run-all outputs prefetch benchmark check-debian13 lint-workflows clean
+.PHONY: lab test run-all outputs prefetch eval benchmark check-debian13 lint-workflows clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@if [ -e $(BIN)/python ]; then \
@@ -52,6 +52,9 @@ outputs: $(READY)     ## maintainers: re-execute the notebooks in place with the
 
 prefetch: $(READY)    ## download the real models before class and report what is ready offline
 	$(BIN)/python -m helpers prefetch
+
+eval: $(READY)        ## nDCG@10 / recall@10 of dense, ColBERT and cross-encoder rerank on the labelled queries (not a test)
+	$(BIN)/python tools/evaluate.py
 
 benchmark: $(READY)   ## MaxSim speed figures (never part of the tests); installs benchmarks/requirements.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt \
