@@ -1,0 +1,73 @@
+"""ONNX Runtime memory: give each batch's working memory back instead of keeping it.
+
+By default ONNX Runtime serves a session's tensors from a CPU memory *arena*: memory it takes from
+the system is kept for reuse and never returned while the session lives. So a fastembed model's
+memory stays at the largest batch it has ever run. On the course corpus (1,000 passages, batches
+of 32, length-sorted, up to 512 tokens) that was 1.6 GB for the ColBERT model alone, still held
+after embedding finished, and every model in a kernel keeps its own (notebook 05 peaked at 3.4 GB).
+
+Without the arena each tensor is allocated and freed as the graph runs: the memory follows the
+batch being computed and goes back to the system afterwards. The vectors are bit-for-bit the
+same (same kernels, same order of operations; ``tests/test_runtime.py`` checks it).
+
+fastembed exposes exactly this switch: ``TextEmbedding(name, enable_cpu_mem_arena=False)`` (also
+``LateInteractionTextEmbedding``, ``TextCrossEncoder`` and the others). The notebooks call
+fastembed without options, as the original lesson does, and qdrant-client creates its own
+fastembed models for ``models.Document``; :func:`limit_onnxruntime_memory` therefore changes the
+option's *default* for every fastembed ONNX model created afterwards in this process. A model
+created with ``enable_cpu_mem_arena=True`` still gets the arena.
+"""
+
+from __future__ import annotations
+
+import functools
+
+_MARK = "_course_arena_default"
+
+
+def limit_onnxruntime_memory() -> bool:
+    """Make fastembed's ONNX sessions run without the CPU memory arena unless asked otherwise.
+
+    Applies to models created after the call; idempotent. Returns False (and changes nothing)
+    when fastembed is not installed or no longer has the hook this relies on.
+    """
+    try:
+        from fastembed.common.onnx_model import OnnxModel
+    except ImportError:
+        return False
+    current = OnnxModel.__dict__.get("_select_exposed_session_options")
+    if not isinstance(current, classmethod) or "enable_cpu_mem_arena" not in getattr(
+            OnnxModel, "EXPOSED_SESSION_OPTIONS", ()):
+        return False
+    if getattr(current.__func__, _MARK, False):
+        return True
+    select = current.__func__
+
+    @functools.wraps(select)
+    def select_with_arena_off(cls, model_kwargs):
+        options = select(cls, model_kwargs)
+        if "enable_cpu_mem_arena" in cls.EXPOSED_SESSION_OPTIONS:
+            options.setdefault("enable_cpu_mem_arena", False)
+        return options
+
+    setattr(select_with_arena_off, _MARK, True)
+    OnnxModel._select_exposed_session_options = classmethod(select_with_arena_off)
+    return True
+
+
+def onnxruntime_memory_limited() -> bool:
+    """True when :func:`limit_onnxruntime_memory` is in effect in this process."""
+    try:
+        from fastembed.common.onnx_model import OnnxModel
+    except ImportError:
+        return False
+    current = OnnxModel.__dict__.get("_select_exposed_session_options")
+    return bool(getattr(getattr(current, "__func__", None), _MARK, False))
+
+
+def session_uses_arena(model) -> bool | None:
+    """Whether a fastembed model's ONNX session uses the CPU memory arena (None: no session yet)."""
+    session = getattr(getattr(model, "model", model), "model", None)
+    if session is None or not hasattr(session, "get_session_options"):
+        return None
+    return bool(session.get_session_options().enable_cpu_mem_arena)

@@ -1,0 +1,56 @@
+"""limit_onnxruntime_memory: fastembed sessions without the CPU arena, and the very same vectors."""
+
+import numpy as np
+import pytest
+
+import helpers
+from helpers.runtime import limit_onnxruntime_memory, onnxruntime_memory_limited, session_uses_arena
+
+TEXTS = ["how do I compress a file with gzip",
+         "Return a new array of given shape and type, filled with zeros. " * 30,  # a long one
+         "short", ""]
+
+
+@pytest.fixture(scope="module")
+def course():
+    helpers.setup(quiet=True)
+    assert limit_onnxruntime_memory() is True
+
+
+@pytest.mark.parametrize("kind", ["colbert", "dense", "cross-encoder"])
+def test_default_sessions_have_no_arena_and_compute_the_same_numbers(course, kind):
+    from fastembed import LateInteractionTextEmbedding, TextEmbedding
+    from fastembed.rerank.cross_encoder import TextCrossEncoder
+
+    cls, name = {"colbert": (LateInteractionTextEmbedding, helpers.COLBERT_MODEL),
+                 "dense": (TextEmbedding, helpers.DENSE_MODEL),
+                 "cross-encoder": (TextCrossEncoder, helpers.CROSS_ENCODER_MODEL)}[kind]
+    without_arena = cls(name)
+    with_arena = cls(name, enable_cpu_mem_arena=True)  # an explicit choice still wins
+    assert session_uses_arena(without_arena) is False
+    assert session_uses_arena(with_arena) is True
+    for batch_size in (1, 4):
+        if kind == "cross-encoder":
+            a = list(without_arena.rerank(TEXTS[0], TEXTS, batch_size=batch_size))
+            b = list(with_arena.rerank(TEXTS[0], TEXTS, batch_size=batch_size))
+        else:
+            a = list(without_arena.passage_embed(TEXTS, batch_size=batch_size))
+            b = list(with_arena.passage_embed(TEXTS, batch_size=batch_size))
+        assert len(a) == len(b) == len(TEXTS)
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)  # bit for bit, not approximately
+
+
+def test_idempotent(course):
+    assert limit_onnxruntime_memory() is True
+    assert limit_onnxruntime_memory() is True
+    assert onnxruntime_memory_limited()
+    from fastembed.common.onnx_model import OnnxModel
+
+    assert OnnxModel._select_exposed_session_options({}) == {"enable_cpu_mem_arena": False}
+    assert OnnxModel._select_exposed_session_options({"enable_cpu_mem_arena": True, "threads": 2}) == {
+        "enable_cpu_mem_arena": True}
+
+
+def test_no_session_yet_is_reported_as_unknown():
+    assert session_uses_arena(object()) is None
