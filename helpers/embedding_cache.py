@@ -1,0 +1,282 @@
+"""A project-local cache of embedded document lists, so the corpus is embedded once, not per notebook.
+
+Notebooks 04 and 05 (and the tests) embed the same 1,000 passages with the same two models. The
+first call computes the vectors and stores them; every later call with the same model, the same
+texts and the same settings reads them back, bit for bit (float32 as computed, never rounded).
+
+What a result is stored under (the *key*, a SHA-256 of all of these):
+
+- the model: its name, its fastembed class, the SHA-256 of the ONNX file fastembed actually
+  loaded and of the tokenizer files next to it (so the offline stand-ins and the real models, or
+  two versions of either, never share an entry), the session's execution providers, and the
+  fastembed and onnxruntime versions;
+- every setting that can change the output (here: the batch size and the batching order);
+- the texts, in order (a SHA-256 over each text's UTF-8 bytes and length).
+
+Where: ``.cache/embeddings/`` in the project (``~/.cache/late-interaction-course/embeddings``
+when the helpers are installed elsewhere), or the folder named by ``COURSE_EMBEDDING_CACHE``;
+``COURSE_EMBEDDING_CACHE=off`` turns the cache off. Never the learner's fastembed cache.
+
+Each entry is two files: ``<key>.npy`` (all result rows, concatenated) and ``<key>.json`` (the
+manifest: row counts per text, shape, dtype, the data file's size and SHA-256, and what the key
+was made of, for people). Both are written to a temporary file and moved into place, data first;
+a per-key file lock serialises readers and writers, so two kernels embedding the same list at
+once compute it once. An entry whose data does not match its manifest (truncated, damaged,
+missing) is recomputed and rewritten, with a warning, never trusted.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+#: The environment variable naming the cache folder, or ``off`` to disable the cache.
+CACHE_VARIABLE = "COURSE_EMBEDDING_CACHE"
+#: Values of :data:`CACHE_VARIABLE` that turn the cache off.
+OFF_VALUES = ("off", "0", "false", "no", "none")
+#: Bump when the layout of an entry changes: old entries are then ignored (and recomputed).
+FORMAT_VERSION = 1
+#: Files next to the ONNX model that change what fastembed computes (tokenisation, truncation).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json")
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class EmbeddingCacheWarning(UserWarning):
+    """The cache found a damaged entry (recomputed) or could not be used (results not stored)."""
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def cache_enabled(environ: dict | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    return (environ.get(CACHE_VARIABLE) or "").strip().lower() not in OFF_VALUES
+
+
+def cache_dir(environ: dict | None = None) -> Path:
+    """The folder entries are stored in (see the module docstring)."""
+    environ = os.environ if environ is None else environ
+    override = (environ.get(CACHE_VARIABLE) or "").strip()
+    if override and override.lower() not in OFF_VALUES:
+        return Path(override).expanduser().resolve()
+    if (_PROJECT_ROOT / "pyproject.toml").is_file():  # helpers installed from the repo (editable)
+        return _PROJECT_ROOT / ".cache" / "embeddings"
+    return Path.home() / ".cache" / "late-interaction-course" / "embeddings"
+
+
+# ----------------------------------------------------------------------------- keys
+
+_FILE_HASHES: dict[tuple, str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's contents; remembered per (path, size, mtime, inode) in this process."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    memo = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if memo not in _FILE_HASHES:
+        digest = hashlib.sha256()
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+        _FILE_HASHES[memo] = digest.hexdigest()
+    return _FILE_HASHES[memo]
+
+
+def model_identity(model) -> dict | None:
+    """What identifies a fastembed model's output: its files' SHA-256, class, providers, versions.
+
+    ``model`` is a fastembed ``TextEmbedding``, ``LateInteractionTextEmbedding`` (or the
+    implementation object inside one). Returns None when the model file cannot be found (for
+    example an object that is not a fastembed model): such models are not cached.
+    """
+    inner = getattr(model, "model", None)
+    if inner is None or not hasattr(inner, "_model_dir"):
+        inner = model
+    model_dir = getattr(inner, "_model_dir", None)
+    description = getattr(inner, "model_description", None)
+    model_file = getattr(description, "model_file", None)
+    if model_dir is None or not model_file:
+        return None
+    model_dir = Path(model_dir)
+    if not (model_dir / model_file).is_file():
+        return None
+    files = {model_file: file_sha256(model_dir / model_file)}
+    for name in [*(getattr(description, "additional_files", None) or []), *TOKENIZER_FILES]:
+        if (model_dir / name).is_file():
+            files[name] = file_sha256(model_dir / name)
+    session = getattr(inner, "model", None)
+    providers = session.get_providers() if hasattr(session, "get_providers") else None
+    return {
+        "model": getattr(model, "model_name", None) or getattr(description, "model", None),
+        "class": f"{type(inner).__module__}.{type(inner).__qualname__}",
+        "files": files,
+        "providers": providers,
+        "fastembed": _version("fastembed"),
+        "onnxruntime": _version("onnxruntime"),
+    }
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def texts_sha256(texts: Sequence[str]) -> str:
+    """One SHA-256 over the texts in order; the length prefix keeps ["ab", "c"] apart from ["a", "bc"]."""
+    digest = hashlib.sha256()
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def entry_key(identity: dict, settings: dict, texts: Sequence[str]) -> str:
+    record = {"format": FORMAT_VERSION, "identity": identity, "settings": settings,
+              "texts": texts_sha256(texts), "n_texts": len(texts)}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- entries
+
+
+def _split(rows: np.ndarray, lengths: list[int] | None) -> list[np.ndarray]:
+    """Rows back into one array per text: views into ``rows`` (1-D rows for one-vector models)."""
+    if lengths is None:
+        return list(rows)
+    return np.split(rows, np.cumsum(lengths)[:-1]) if lengths else []
+
+
+def _pack(results: list[np.ndarray]) -> tuple[np.ndarray, list[int] | None] | None:
+    """All results as one 2-D array plus rows per text (None for one-vector results); None if mixed."""
+    if not results:
+        return None
+    first = np.asarray(results[0])
+    if first.ndim not in (1, 2) or any(
+            np.asarray(r).ndim != first.ndim or np.asarray(r).dtype != first.dtype
+            or np.asarray(r).shape[-1] != first.shape[-1] for r in results):
+        return None
+    if first.ndim == 1:
+        return np.stack(results), None
+    return np.concatenate(results), [len(r) for r in results]
+
+
+def _atomic_write(target: Path, write: Callable) -> None:
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def _read(folder: Path, key: str) -> list[np.ndarray] | None:
+    """The stored results, or None when there is no entry. Raises ValueError for a damaged entry."""
+    manifest_path, data_path = folder / f"{key}.json", folder / f"{key}.npy"
+    if not manifest_path.exists() and not data_path.exists():
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        data = data_path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"unreadable ({type(exc).__name__})") from exc
+    if manifest.get("format") != FORMAT_VERSION or manifest.get("key") != key:
+        raise ValueError("manifest of another format or key")
+    if len(data) != manifest.get("bytes") or hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
+        raise ValueError("data file does not match its checksum")
+    rows = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    lengths = manifest.get("lengths")
+    n_rows = manifest["n_texts"] if lengths is None else sum(lengths)
+    if rows.ndim != 2 or rows.shape != (n_rows, manifest["dim"]) or str(rows.dtype) != manifest["dtype"]:
+        raise ValueError("data shape does not match the manifest")
+    return _split(rows, lengths)
+
+
+def _write(folder: Path, key: str, rows: np.ndarray, lengths: list[int] | None, about: dict) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(rows), allow_pickle=False)
+    data = buffer.getvalue()
+    manifest = {
+        "format": FORMAT_VERSION,
+        "key": key,
+        "n_texts": len(rows) if lengths is None else len(lengths),
+        "lengths": lengths,
+        "dim": int(rows.shape[1]),
+        "dtype": str(rows.dtype),
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **about,
+    }
+    _atomic_write(folder / f"{key}.npy", lambda file: file.write(data))
+    _atomic_write(folder / f"{key}.json", lambda file: file.write(json.dumps(manifest, indent=1).encode()))
+
+
+def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[], list[np.ndarray]],
+           folder: Path | None = None) -> list[np.ndarray]:
+    """``compute()``'s results for ``model`` on ``texts``, from the cache when stored, else stored.
+
+    ``settings`` holds everything else that changes the output (JSON-serialisable). Models that
+    cannot be identified are computed without the cache. Results come back as views into one
+    float32 array per entry, whether computed or read, so both paths return the same thing.
+    """
+    identity = model_identity(model)
+    if identity is None or not texts:
+        return compute()
+    folder = cache_dir() if folder is None else Path(folder)
+    key = entry_key(identity, settings, texts)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        from filelock import FileLock
+
+        lock = FileLock(str(folder / f"{key}.lock"))
+        lock.acquire()
+    except OSError as exc:
+        warnings.warn(f"embedding cache {folder} cannot be used ({exc}); computing without it",
+                      EmbeddingCacheWarning, stacklevel=3)
+        return compute()
+    try:
+        try:
+            stored = _read(folder, key)
+        except (ValueError, KeyError, TypeError) as exc:
+            warnings.warn(f"embedding cache entry {key[:12]} in {folder} is damaged ({exc}); recomputing it",
+                          EmbeddingCacheWarning, stacklevel=3)
+            stored = None
+        if stored is not None:
+            return stored
+        results = compute()
+        packed = _pack(list(results))
+        if packed is None:
+            return results
+        rows, lengths = packed
+        about = {"model": identity["model"], "settings": settings, "identity": identity}
+        try:
+            _write(folder, key, rows, lengths, about)
+        except OSError as exc:
+            warnings.warn(f"embedding cache {folder}: could not store the results ({exc})",
+                          EmbeddingCacheWarning, stacklevel=3)
+        return _split(rows, lengths)
+    finally:
+        lock.release()
