@@ -12,7 +12,7 @@ import os
 import warnings
 from dataclasses import dataclass
 
-from . import models, standins
+from . import models, runtime, standins
 
 #: Significant digits shown for floats (model scores are float32: more digits would show
 #: noise that differs between CPUs).
@@ -161,6 +161,7 @@ def setup(digits: int = SIGNIFICANT_DIGITS, quiet: bool = False) -> Course:
     """
     quiet_libraries()
     display_defaults(digits)
+    runtime.limit_onnxruntime_memory()  # memory follows the batch, and goes back (helpers/runtime.py)
     course = apply_profile(models.decide_profile())
     if not quiet:
         print(course.banner())
