@@ -18,8 +18,10 @@ Xenova/ms-marco-MiniLM-L-6-v2  the real ms-marco-MiniLM-**L-12**-v2, int8: the 1
 colbert-ir/colbertv2.0         a STAND-IN: the transformer of answerai-colbert-small-v1 (a real
                                ColBERT model, int8) whose 384-to-96 projection head is not in the
                                wheel; each token state is scaled to unit length, projected to 128
-                               numbers by a projection fitted by ``tools/fit_colbert_projection.py``
-                               (``helpers/data/colbert_projection.npy``), and scaled to unit length
+                               numbers by the corpus's 128 principal directions (chosen among
+                               several heads on the labelled set's dev queries by
+                               ``tools/fit_colbert_projection.py``; ``helpers/data/colbert_projection.npy``),
+                               and scaled to unit length
 =============================  ==============================================================
 
 All these models share the 30,522-token lowercase BERT WordPiece vocabulary, so tokens, token
@@ -64,7 +66,7 @@ SOURCE_FILES = {
 }
 #: The ColBERT stand-in's projection (384, 128), shipped with the course and pinned the same way.
 PROJECTION_PATH = Path(__file__).parent / "data" / "colbert_projection.npy"
-PROJECTION_SHA256 = None  # set below, once the fitted file is committed
+PROJECTION_SHA256 = "a9a717e566533f131d66dbfbab7c6602156f7da53277af3a56069ee5205c46a0"
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ STANDINS: tuple[StandIn, ...] = (
             "real ms-marco-MiniLM-L-12-v2 (int8) standing in for L-6"),
     StandIn("colbert-ir/colbertv2.0", "colbert-ir/colbertv2.0", "model.onnx", "colbert",
             "colbert/model.onnx", False, "ColBERT stand-in",
-            "STAND-IN (answerai-colbert-small-v1 transformer, fitted 128-d projection)"),
+            "STAND-IN (answerai-colbert-small-v1 transformer, 128-d PCA projection fitted on the corpus)"),
 )
 ROLES = tuple(s.role for s in STANDINS)
 
@@ -152,7 +154,7 @@ def colbert_projection(path: Path | None = None) -> np.ndarray:
     path = PROJECTION_PATH if path is None else Path(path)
     if not path.is_file():
         raise StandInFileError(f"{path} is missing; it is part of the course: restore it with git")
-    if PROJECTION_SHA256 is not None and _sha256(path) != PROJECTION_SHA256:
+    if _sha256(path) != PROJECTION_SHA256:
         raise StandInFileError(
             f"{path} is not the committed projection (SHA-256 mismatch); restore it with git "
             "(`git checkout -- helpers/data/colbert_projection.npy`) or refit it with "

@@ -202,3 +202,11 @@ def test_offline_profile_never_touches_the_normal_cache(tmp_path):
     assert list(learner_cache.iterdir()) == []
     assert not (tmpdir / "fastembed_cache").exists()
     assert standins.is_complete(tmp_path / "standins")
+
+
+def test_a_changed_projection_is_an_error_not_a_silent_change(tmp_path, monkeypatch):
+    damaged = tmp_path / "projection.npy"
+    np.save(damaged, np.zeros((384, 128), np.float32))
+    monkeypatch.setattr(standins, "PROJECTION_PATH", damaged)
+    with pytest.raises(standins.StandInFileError, match="not the committed projection"):
+        standins.ensure_standins(tmp_path / "fresh")

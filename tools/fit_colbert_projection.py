@@ -109,14 +109,14 @@ def pca_projection(rows: np.ndarray) -> np.ndarray:
     return top.astype(np.float32)
 
 
-def training_pairs(n_queries: int, n_candidates: int):
+def training_pairs(n_queries: int, n_candidates: int, n_random: int):
     """Queries from the corpus (first sentence), candidates by raw MaxSim, scored by the cross-encoder."""
     from fastembed.rerank.cross_encoder import TextCrossEncoder
 
     from helpers import standins
     from helpers.corpus import load_passages
 
-    path = WORK / f"train-{n_queries}-{n_candidates}.npz"
+    path = WORK / f"train-{n_queries}-{n_candidates}-{n_random}.npz"
     if path.exists():
         z = np.load(path, allow_pickle=False)
         return z["queries"].tolist(), z["rests"].tolist(), z["candidates"], z["teacher"]
@@ -138,28 +138,37 @@ def training_pairs(n_queries: int, n_candidates: int):
     standins.ensure_standins(cache)
     cross = TextCrossEncoder(standins.by_role("cross-encoder").model, cache_dir=str(cache), local_files_only=True)
     candidates = np.zeros((len(made), n_candidates), np.int64)
-    teacher = np.zeros((len(made), n_candidates), np.float32)
-    rests = []
+    pairs, rests = [], []
     for k, ((i, query, rest), q) in enumerate(zip(made, qs)):
         scores = maxsim_all(q, rows, offsets)
         scores[i] = -np.inf  # the source passage holds the query verbatim: its rest stands in for it
-        top = [i] + [int(j) for j in np.argsort(-scores)[: n_candidates - 1]]
+        hard = [int(j) for j in np.argsort(-scores)[: n_candidates - 1 - n_random]]
+        # random passages too: without them the head only learns to order near neighbours
+        rest_of_corpus = np.setdiff1d(np.arange(len(texts)), hard + [i])
+        top = [i] + hard + [int(j) for j in rng.choice(rest_of_corpus, n_random, replace=False)]
         candidates[k] = top
-        docs = [rest] + [texts[j] for j in top[1:]]
-        teacher[k] = np.array(list(cross.rerank(query, docs)), np.float32)
+        pairs += [(query, rest)] + [(query, texts[j]) for j in top[1:]]
         rests.append(rest)
-        if k % 100 == 0:
-            print(f"  teacher scores: {k}/{len(made)}", flush=True)
+    # one pass over all pairs, shortest first, so that a batch pads to little more than its own length
+    order = sorted(range(len(pairs)), key=lambda n: len(pairs[n][0]) + len(pairs[n][1]))
+    logits = np.zeros(len(pairs), np.float32)
+    for start in range(0, len(order), 512):
+        chunk = order[start: start + 512]
+        logits[chunk] = list(cross.rerank_pairs([pairs[n] for n in chunk], batch_size=16))
+        print(f"  teacher scores: {start + len(chunk)}/{len(pairs)} pairs", flush=True)
+    teacher = logits.reshape(len(made), n_candidates)
     np.savez(path, queries=np.array(queries), rests=np.array(rests), candidates=candidates, teacher=teacher)
     return queries, rests, candidates, teacher
 
 
-def distill_projection(n_queries=1000, n_candidates=16, epochs=20, lr=2e-3) -> np.ndarray:
+def distill_projection(n_queries=400, n_candidates=10, n_random=4, epochs=15, lr=1e-3, anchor=1.0) -> np.ndarray:
+    """Listwise distillation from the cross-encoder; ``anchor`` weighs ||W - W_pca||^2 (keeps the head
+    near PCA, which ranks the whole corpus well); the epoch with the lowest held-out loss is kept."""
     import torch
 
     torch.manual_seed(SEED)
     torch.use_deterministic_algorithms(True)
-    queries, rests, candidates, teacher = training_pairs(n_queries, n_candidates)
+    queries, rests, candidates, teacher = training_pairs(n_queries, n_candidates, n_random)
     rows, offsets = corpus_states()
     model = raw_colbert(WORK / "raw-model")
     rest_states = [np.asarray(s, np.float32) for s in model.passage_embed(rests, batch_size=16)]
@@ -187,7 +196,8 @@ def distill_projection(n_queries=1000, n_candidates=16, epochs=20, lr=2e-3) -> n
     order = np.random.default_rng(SEED).permutation(n)
     held = order[: n // 10]
     train = order[n // 10:]
-    weight = torch.nn.Parameter(torch.from_numpy(pca_projection(rows)))
+    start = torch.from_numpy(pca_projection(rows))
+    weight = torch.nn.Parameter(start.clone())
     log_scale = torch.nn.Parameter(torch.tensor(0.0))
     optimiser = torch.optim.Adam([weight, log_scale], lr=lr)
 
@@ -205,17 +215,20 @@ def distill_projection(n_queries=1000, n_candidates=16, epochs=20, lr=2e-3) -> n
     with torch.no_grad():
         print(f"  held-out loss before: {float(loss_of(held)):.4f}")
     rng = np.random.default_rng(SEED)
+    best = (float("inf"), start.numpy().copy())
     for epoch in range(epochs):
         batches = rng.permutation(train)
         for s in range(0, len(batches), 32):
             optimiser.zero_grad()
             loss = loss_of(batches[s: s + 32])
-            loss.backward()
+            (loss + anchor * ((weight - start) ** 2).sum()).backward()
             optimiser.step()
-        if epoch % 5 == 4 or epoch == epochs - 1:
-            with torch.no_grad():
-                print(f"  epoch {epoch + 1}: train {float(loss):.4f}  held-out {float(loss_of(held)):.4f}", flush=True)
-    return weight.detach().numpy().astype(np.float32)
+        with torch.no_grad():
+            held_loss = float(loss_of(held))
+        print(f"  epoch {epoch + 1}: train {float(loss):.4f}  held-out {held_loss:.4f}", flush=True)
+        if held_loss < best[0]:
+            best = (held_loss, weight.detach().numpy().astype(np.float32).copy())
+    return best[1]
 
 
 # ----------------------------------------------------------------------------- compare
@@ -249,7 +262,7 @@ def main() -> int:
         print(f"candidates written to {WORK.relative_to(ROOT)}/")
     elif args.command == "compare":
         print(f"{'head on unit 384-d states':28s} {'split':5s} {'nDCG@10':>8s} {'recall@10':>9s}")
-        for name in ("none (384-d)", "random", "pca", "distill"):
+        for name in ("none (384-d)", "random", "pca", "distill-hard", "distill"):
             path = WORK / f"projection-{name}.npy"
             projection = None if name.startswith("none") else np.load(path) if path.exists() else None
             if projection is None and not name.startswith("none"):
