@@ -32,7 +32,7 @@ import hashlib
 import io
 import json
 import os
-import tempfile
+import secrets
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -177,7 +177,9 @@ def _pack(results: list[np.ndarray]) -> tuple[np.ndarray, list[int] | None] | No
 
 
 def _atomic_write(target: Path, write: Callable) -> None:
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    """Write to a new file next to ``target``, then move it into place (readers never see half a file)."""
+    temporary = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for any file
     try:
         with os.fdopen(fd, "wb") as file:
             write(file)
