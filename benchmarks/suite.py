@@ -71,8 +71,11 @@ class TreeWatch(threading.Thread):
                     rss = p.memory_info().rss
                     hwm = high_water_mark(p.pid) or rss
                     key = (p.pid, p.create_time())
-                    if key not in self.peaks:
-                        self.peaks[key] = {"cmdline": " ".join(p.cmdline()), "started": p.create_time(), "peak": 0}
+                    cmdline = " ".join(p.cmdline())
+                    if key not in self.peaks or (cmdline and self.peaks[key]["cmdline"] != cmdline):
+                        # new, or it has exec'd since: between fork and exec a child still
+                        # reports its parent's high-water mark, which exec resets
+                        self.peaks[key] = {"cmdline": cmdline, "started": p.create_time(), "peak": 0}
                     self.peaks[key]["peak"] = max(self.peaks[key]["peak"], hwm)
                     total += rss
                 except psutil.Error:
@@ -81,11 +84,11 @@ class TreeWatch(threading.Thread):
             self.done.wait(self.interval)
 
 
-def notebook_seconds(output: str) -> dict[str, float]:
-    """Seconds per notebook, summed over its cells' setup/call/teardown lines from --durations."""
+def seconds_per_file(output: str) -> dict[str, float]:
+    """Seconds per test file or notebook, summed over its setup/call/teardown lines from --durations."""
     seconds: dict[str, float] = defaultdict(float)
-    for match in re.finditer(r"^\s*([\d.]+)s (?:setup|call|teardown)\s+(\S+\.ipynb)::", output, re.M):
-        seconds[Path(match.group(2)).name] += float(match.group(1))
+    for match in re.finditer(r"^\s*([\d.]+)s (?:setup|call|teardown)\s+([^:\s]+)::", output, re.M):
+        seconds[match.group(2)] += float(match.group(1))
     return dict(seconds)
 
 
@@ -126,17 +129,23 @@ def main() -> int:
 
     kernels = sorted((p for p in watch.peaks.values() if "ipykernel_launcher" in p["cmdline"]),
                      key=lambda p: p["started"])
-    times = notebook_seconds(output)
-    names = sorted(times) if len(times) == len(kernels) else [f"kernel {i + 1}" for i in range(len(kernels))]
-    for name, kernel in zip(names, kernels):
+    times = seconds_per_file(output)
+    notebooks = sorted(name for name in times if name.endswith(".ipynb"))
+    if len(notebooks) != len(kernels):  # nbval starts one kernel per notebook, in this order
+        notebooks = [f"kernel {i + 1}" for i in range(len(kernels))]
+    for name, kernel in zip(notebooks, kernels):
         spent = f"{times[name]:6.1f} s" if name in times else "       "
-        print(f"  {name:45s} {spent}  kernel peak {kernel['peak'] / MiB:6,.0f} MiB")
+        print(f"  {Path(name).name:45s} {spent}  kernel peak {kernel['peak'] / MiB:6,.0f} MiB")
+    slowest = sorted(((t, name) for name, t in times.items() if not name.endswith(".ipynb")), reverse=True)
+    print("  slowest test files: " + ", ".join(f"{Path(n).name} {t:.1f} s" for t, n in slowest[:6]))
     own = next((p["peak"] for (pid, _), p in watch.peaks.items() if pid == child.pid), 0)
     print(f"pytest process peak {own / MiB:,.0f} MiB; "
           f"largest single process {usage.ru_maxrss / 1024:,.0f} MiB (rusage); "
           f"suite peak (sum over processes at one time) {watch.total_peak / MiB:,.0f} MiB")
-    if child.returncode:
-        print("\n".join(output.splitlines()[-40:]))
+    log = ROOT / "build" / "suite-pytest.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(output)
+    print(f"pytest's output: {log.relative_to(ROOT)}")
     return child.returncode
 
 
