@@ -71,3 +71,20 @@ def session_uses_arena(model) -> bool | None:
     if session is None or not hasattr(session, "get_session_options"):
         return None
     return bool(session.get_session_options().enable_cpu_mem_arena)
+
+
+def limit_blas_threads(limit: int = 1):
+    """Run numpy's BLAS (OpenBLAS) on ``limit`` threads from now on, in this process.
+
+    OpenBLAS splits even small matrix products across all cores, and its threads wait for work
+    by spinning. Qdrant's local mode scores MAX_SIM with thousands of small products; on a busy
+    2-core machine (one other process running) notebook 05 then took 58-60 s instead of 16 s,
+    and 43-60 s instead of 11 s while other sessions worked. Results do not change (OpenBLAS
+    splits the output, not the sums). Returns threadpoolctl's limiter (its
+    ``restore_original_limits()`` undoes this), or None when threadpoolctl is not installed.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=limit, user_api="blas")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers.runtime import limit_onnxruntime_memory, onnxruntime_memory_limited, session_uses_arena
+from helpers.runtime import (limit_blas_threads, limit_onnxruntime_memory, onnxruntime_memory_limited,
+                             session_uses_arena)
 
 TEXTS = ["how do I compress a file with gzip",
          "Return a new array of given shape and type, filled with zeros. " * 12,  # a longer one
@@ -54,3 +55,17 @@ def test_the_cross_encoder_gets_it_too(course):
 
 def test_no_session_yet_is_reported_as_unknown():
     assert session_uses_arena(object()) is None
+
+
+def test_one_blas_thread_computes_the_same_products():
+    from threadpoolctl import threadpool_info
+
+    rng = np.random.default_rng(0)
+    query, documents = rng.standard_normal((32, 128), np.float32), rng.standard_normal((4000, 128), np.float32)
+    before = documents @ query.T
+    limiter = limit_blas_threads()
+    try:
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+        np.testing.assert_array_equal(documents @ query.T, before)
+    finally:
+        limiter.restore_original_limits()
