@@ -162,6 +162,7 @@ def setup(digits: int = SIGNIFICANT_DIGITS, quiet: bool = False) -> Course:
     quiet_libraries()
     display_defaults(digits)
     runtime.limit_onnxruntime_memory()  # memory follows the batch, and goes back (helpers/runtime.py)
+    runtime.limit_blas_threads()  # numpy on one thread: no spinning BLAS threads beside ONNX Runtime's
     course = apply_profile(models.decide_profile())
     if not quiet:
         print(course.banner())
