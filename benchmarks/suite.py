@@ -37,15 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MiB = 2**20
 
 
-def high_water_mark(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+sys.path.insert(0, str(ROOT / "tools"))
+from run_notebooks import _high_water_mark as high_water_mark  # noqa: E402  (one reader of VmHWM)
 
 
 class TreeWatch(threading.Thread):
