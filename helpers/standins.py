@@ -285,7 +285,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_standin(staging: Path, standin: StandIn, projection: np.ndarray | None | str = "course") -> None:
+def write_model(staging: Path, standin: StandIn, projection: np.ndarray | None | str = "course") -> None:
     """Lay out one model in ``staging`` in fastembed's cache layout.
 
     ``projection`` (ColBERT only): ``"course"`` for the committed projection, an array ``(384, d)``,
@@ -378,7 +378,7 @@ def ensure_standins(cache_dir: str | os.PathLike, lock_timeout: float = 600.0) -
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cache_dir))
         try:
             for standin in STANDINS:
-                _write_standin(staging, standin)
+                write_model(staging, standin)
             files = _hash_files(staging)
             (cache_dir / MANIFEST).unlink(missing_ok=True)
             for standin in STANDINS:
