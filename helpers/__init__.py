@@ -4,6 +4,7 @@ Notebooks start with ``helpers.setup()``; see README.md for the model profiles.
 """
 
 from .course import label, setup
+from .edge import edge_points, edge_shard
 from .embedding import embed_documents
 from .evaluation import evaluate_run
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
@@ -12,6 +13,7 @@ from .plots import plot_contributions, plot_similarity_matrix
 from .queries import load_queries
 from .qdrant import multivector_points, qdrant_client, recreate_collection, search
 from .tables import table
+from .timing import ms_per_query
 from .tokens import token_labels
 
 __all__ = [
@@ -32,6 +34,9 @@ __all__ = [
     "recreate_collection",
     "multivector_points",
     "search",
+    "edge_shard",
+    "edge_points",
+    "ms_per_query",
     "DENSE_MODEL",
     "CROSS_ENCODER_MODEL",
     "COLBERT_MODEL",

@@ -142,8 +142,19 @@ def multivector_points(multivectors, *, dense_vectors=None, payloads=None, ids=N
     these come later and say less. A one-row document is valid: MaxSim then adds up each query
     token's dot product with that one vector. Used in notebook 05.
     """
-    import numpy as np
     from qdrant_client import models
+
+    return [models.PointStruct(id=point_id, vector=vector, payload=payload)
+            for point_id, vector, payload in checked_points(multivectors, dense_vectors, payloads, ids,
+                                                             multi_name, dense_name)]
+
+
+def checked_points(multivectors, dense_vectors=None, payloads=None, ids=None,
+                   multi_name: str = "colbert", dense_name: str = "dense"):
+    """``(id, {name: vector as lists}, payload)`` per document, after the checks that
+    ``multivector_points`` documents. Shared by ``multivector_points`` and
+    ``helpers.edge.edge_points``."""
+    import numpy as np
 
     multivectors = list(multivectors)
     n = len(multivectors)
@@ -154,7 +165,7 @@ def multivector_points(multivectors, *, dense_vectors=None, payloads=None, ids=N
         if values is not None and len(values) != n:
             raise ValueError(f"{name} has {len(values)} entries for {n} documents")
     dim = None
-    points = []
+    rows = []
     for i, matrix in enumerate(multivectors):
         where = f"document {i} (id {ids[i]!r})"
         matrix = np.asarray(matrix, dtype=np.float32)
@@ -172,9 +183,8 @@ def multivector_points(multivectors, *, dense_vectors=None, payloads=None, ids=N
         vector = {multi_name: matrix.tolist()}
         if dense_vectors is not None:
             vector[dense_name] = np.asarray(dense_vectors[i], dtype=np.float32).tolist()
-        points.append(models.PointStruct(id=ids[i], vector=vector,
-                                         payload=None if payloads is None else payloads[i]))
-    return points
+        rows.append((ids[i], vector, None if payloads is None else payloads[i]))
+    return rows
 
 
 def search(client, collection: str, multi_query, *, dense_query=None, candidates: int | None = None,

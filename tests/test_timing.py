@@ -1,0 +1,31 @@
+"""helpers.ms_per_query: what it calls, how often, and what it returns."""
+
+import time
+
+import pytest
+
+from helpers.timing import ms_per_query
+
+
+def test_calls_search_once_per_query_per_pass_with_tuples_unpacked():
+    calls = []
+    ms_per_query(lambda a, b: calls.append((a, b)), [(1, 2), (3, 4)], repeats=3)
+    assert calls == [(1, 2), (3, 4)] * 3
+
+
+def test_single_arguments_are_passed_as_they_are():
+    calls = []
+    ms_per_query(calls.append, ["q1", "q2"], repeats=1)
+    assert calls == ["q1", "q2"]
+
+
+def test_reports_milliseconds_per_query_of_the_fastest_pass():
+    # a pass over two queries sleeping 20 ms each: at least 20 ms per query, far below 20 s
+    ms = ms_per_query(lambda q: time.sleep(0.02), [0, 1], repeats=2)
+    assert 20 <= ms < 20_000
+
+
+@pytest.mark.parametrize("queries, repeats, message", [([], 1, "no queries"), ([1], 0, "repeats must be")])
+def test_bad_input_raises_value_error(queries, repeats, message):
+    with pytest.raises(ValueError, match=message):
+        ms_per_query(lambda q: None, queries, repeats=repeats)
