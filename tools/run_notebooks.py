@@ -117,6 +117,8 @@ def run_one(path: Path, timeout: int) -> tuple[nbformat.NotebookNode, float, int
         status = "FAILED: " + str(exc).strip().splitlines()[-1][:200]
     seconds = time.perf_counter() - start
     peak = max((w.stop() for w in watch), default=0)
+    for cell in nb.cells:  # execution timestamps would make every re-run a diff
+        cell.metadata.pop("execution", None)
     return nb, seconds, peak, status
 
 
