@@ -9,6 +9,7 @@ from .embedding import embed_documents
 from .evaluation import evaluate_run
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
+from .pipelines import CorpusIndex, rrf, run_pipeline
 from .plots import plot_contributions, plot_similarity_matrix
 from .queries import load_queries
 from .qdrant import multivector_points, qdrant_client, recreate_collection, search
@@ -22,6 +23,9 @@ __all__ = [
     "embed_documents",
     "load_queries",
     "evaluate_run",
+    "CorpusIndex",
+    "rrf",
+    "run_pipeline",
     "table",
     "maxsim",
     "maxsim_scores",

@@ -22,7 +22,8 @@ _MANAGED = ("FASTEMBED_CACHE_PATH", "HF_HUB_OFFLINE")
 
 
 #: Short labels of the real models, shown next to their scores in the hub profile.
-HUB_LABELS = {"dense": "bge-small-en-v1.5", "cross-encoder": "ms-marco-MiniLM-L-6-v2", "colbert": "colbertv2.0"}
+HUB_LABELS = {"dense": "bge-small-en-v1.5", "cross-encoder": "ms-marco-MiniLM-L-6-v2", "colbert": "colbertv2.0",
+              "bm25": "BM25 (Qdrant/bm25)"}
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,16 @@ class Course:
         return self.profile == "offline"
 
     def label(self, role: str) -> str:
-        """The short label of the weights behind ``role`` ("dense", "cross-encoder", "colbert")."""
+        """The short label of the weights behind ``role`` ("dense", "cross-encoder", "colbert", "bm25")."""
+        if role == standins.BM25_ROLE:
+            return standins.BM25_LABEL if self.stand_ins else HUB_LABELS[role]
         standin = standins.by_role(role)  # ValueError for an unknown role
         return standin.label if self.stand_ins else HUB_LABELS[role]
 
     def banner(self) -> str:
         if self.stand_ins:
             parts = " · ".join(f"{s.role}: {s.description}" for s in standins.STANDINS)
+            parts += f" · bm25: {standins.BM25_DESCRIPTION}"
             return (f"Models, offline profile ({self.reason}): {parts}. "
                     "Scores below come from these weights, not from the course's exact models.")
         return f"Models, hub profile ({self.reason}): the real {', '.join(self.models)} via fastembed."
@@ -59,7 +63,7 @@ _CURRENT: Course | None = None
 def label(role: str) -> str:
     """Short label of the weights that produced ``role``'s scores in this kernel.
 
-    ``role`` is ``"dense"``, ``"cross-encoder"`` or ``"colbert"``. Use it in every table header and
+    ``role`` is ``"dense"``, ``"cross-encoder"``, ``"colbert"`` or ``"bm25"``. Use it in every table header and
     figure title that shows a model's score, so that a stand-in's number never passes for the
     real model's. Raises ``RuntimeError`` before ``helpers.setup()``, ``ValueError`` for an
     unknown role.

@@ -28,6 +28,14 @@ def _ranx_objects(run: Mapping[str, Mapping[int, float]], queries: Sequence):
     empty = [qid for qid, scores in run.items() if not scores]
     if empty:
         raise ValueError(f"the run scores no passage for queries: {', '.join(empty[:5])}")
+    from .corpus import load_passages
+
+    n_passages = len(load_passages())
+    outside = sorted({pid for scores in run.values() for pid in scores
+                      if not isinstance(pid, (int,)) or not 0 <= pid < n_passages}, key=str)
+    if outside:
+        raise ValueError(f"the run scores passages that are not in the corpus (ids 0..{n_passages - 1}): "
+                         f"{', '.join(map(repr, outside[:5]))}")
     qrels = Qrels({q.id: {str(pid): grade for pid, grade in q.judgements.items()} for q in queries})
     ranx_run = Run({qid: {str(pid): float(s) for pid, s in scores.items()} for qid, scores in run.items()})
     return qrels, ranx_run
@@ -39,8 +47,8 @@ def evaluate_run(run: Mapping[str, Mapping[int, float]], queries: Sequence,
 
     Returns ``{metric: float}``, or with ``per_query`` ``{metric: {query_id: float}}``. Grade 2
     and grade 1 both count as relevant for recall and MRR (ranx's default, relevance level 1);
-    nDCG uses the grades as gains. Raises ``ValueError`` for an empty run, an unknown query id or
-    a query the run does not score.
+    nDCG uses the grades as gains. Raises ``ValueError`` for an empty run, an unknown query id, a
+    query the run does not score, or a passage id outside the corpus.
     """
     from ranx import evaluate
 

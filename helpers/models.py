@@ -38,7 +38,8 @@ HUB_TIMEOUT_SECONDS = 2.5
 DENSE_MODEL = "BAAI/bge-small-en-v1.5"
 CROSS_ENCODER_MODEL = "Xenova/ms-marco-MiniLM-L-6-v2"
 COLBERT_MODEL = "colbert-ir/colbertv2.0"
-COURSE_MODELS = (DENSE_MODEL, CROSS_ENCODER_MODEL, COLBERT_MODEL)
+BM25_MODEL = standins.BM25_MODEL
+COURSE_MODELS = (DENSE_MODEL, CROSS_ENCODER_MODEL, COLBERT_MODEL, BM25_MODEL)
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,21 +155,20 @@ def cached_real_models(cache_dir: Path | None = None) -> dict[str, bool]:
     ``snapshots/<revision>/``) without importing fastembed or contacting the Hub.
     """
     cache_dir = normal_fastembed_cache() if cache_dir is None else Path(cache_dir)
+    wanted = [(s.model, s.source_repo, (s.model_file, "tokenizer.json")) for s in standins.STANDINS]
+    wanted.append((standins.BM25_MODEL, standins.BM25_MODEL, ("config.json", "english.txt")))
     status = {}
-    for standin in standins.STANDINS:
-        base = cache_dir / standins.repo_folder(standin.source_repo)
+    for model, source_repo, files in wanted:
+        base = cache_dir / standins.repo_folder(source_repo)
         ready = False
         try:
             revision = (base / "refs" / "main").read_text().strip()
             snapshot = base / "snapshots" / revision
-            ready = (
-                (snapshot / standin.model_file).is_file()
-                and (snapshot / "tokenizer.json").is_file()
-                and not (snapshot / "COURSE-STANDIN.txt").exists()
-            )
+            ready = (all((snapshot / name).is_file() for name in files)
+                     and not (snapshot / "COURSE-STANDIN.txt").exists())
         except OSError:
             pass
-        status[standin.model] = ready
+        status[model] = ready
     return status
 
 
@@ -234,11 +234,11 @@ def prefetch() -> int:
     print(f"Hub {hub_endpoint()}: {'reachable' if hub.reachable else 'NOT reachable'} ({hub.reason})")
     print(f"fastembed cache: {cache}")
     if hub.reachable:
-        from fastembed import LateInteractionTextEmbedding, TextEmbedding
+        from fastembed import LateInteractionTextEmbedding, SparseTextEmbedding, TextEmbedding
         from fastembed.rerank.cross_encoder import TextCrossEncoder
 
         for name, cls in ((DENSE_MODEL, TextEmbedding), (CROSS_ENCODER_MODEL, TextCrossEncoder),
-                          (COLBERT_MODEL, LateInteractionTextEmbedding)):
+                          (COLBERT_MODEL, LateInteractionTextEmbedding), (BM25_MODEL, SparseTextEmbedding)):
             print(f"downloading {name} ...", flush=True)
             try:
                 cls(name)

@@ -22,6 +22,10 @@ colbert-ir/colbertv2.0         a STAND-IN: the transformer of answerai-colbert-s
                                several heads on the labelled set's dev queries by
                                ``tools/fit_colbert_projection.py``; ``helpers/data/colbert_projection.npy``),
                                and scaled to unit length
+Qdrant/bm25                    fastembed's own BM25 code; its files (a stop-word list per
+                               language, no weights) rebuilt: NLTK's English stop words as
+                               the ``bm25s`` wheel ships them (``STOPWORDS_EN_PLUS``, pinned
+                               by SHA-256), the other languages' lists left empty
 =============================  ==============================================================
 
 All these models share the 30,522-token lowercase BERT WordPiece vocabulary, so tokens, token
@@ -47,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when a graph or a file below changes: old caches are then rebuilt.
-STANDIN_VERSION = 5
+STANDIN_VERSION = 6
 #: The revision name written into the cache's ``refs/main``.
 REVISION = f"course-offline-v{STANDIN_VERSION}"
 MANIFEST = "course-standins.json"
@@ -96,6 +100,17 @@ STANDINS: tuple[StandIn, ...] = (
 )
 ROLES = tuple(s.role for s in STANDINS)
 
+#: BM25 has no weights: fastembed's ``Qdrant/bm25`` folder holds one stop-word file per language
+#: and an empty config.json. The offline profile rebuilds it from the ``bm25s`` wheel.
+BM25_MODEL = "Qdrant/bm25"
+BM25_ROLE = "bm25"
+BM25_SOURCE = "bm25s==0.3.16"
+BM25_INSTALL_HINT = f"pip install -r requirements.txt   (or: pip install --force-reinstall --no-deps {BM25_SOURCE})"
+#: SHA-256 of english.txt as written (NLTK's 179 English stop words, one per line, as bm25s orders them).
+BM25_STOPWORDS_SHA256 = "649e2341238138974f7fc014ba2c3655dc334605136791a9d1918a41fca86143"
+BM25_LABEL = "BM25 (stop words rebuilt)"
+BM25_DESCRIPTION = "fastembed's BM25 with NLTK's English stop words, the file rebuilt from the bm25s wheel"
+
 
 class StandInPackageMissing(RuntimeError):
     """The PyPI package that provides the offline weights is not installed."""
@@ -115,7 +130,7 @@ def by_role(role: str) -> StandIn:
     for standin in STANDINS:
         if standin.role == role:
             return standin
-    raise ValueError(f"unknown model role {role!r}; roles are: {', '.join(ROLES)}")
+    raise ValueError(f"unknown model role {role!r}; roles are: {', '.join(ROLES + (BM25_ROLE,))}")
 
 
 # ----------------------------------------------------------------------------- sources
@@ -316,10 +331,68 @@ def write_model(staging: Path, standin: StandIn, projection: np.ndarray | None |
     (refs / "main").write_text(REVISION)
 
 
+def bm25_stopwords() -> list[str]:
+    """NLTK's English stop words as the ``bm25s`` wheel ships them (``STOPWORDS_EN_PLUS``).
+
+    Read from the installed file's source text (``ast``), without importing bm25s, and checked
+    against :data:`BM25_STOPWORDS_SHA256`; raises ``StandInPackageMissing`` or
+    ``StandInFileError`` naming the fix.
+    """
+    import ast
+
+    spec = importlib.util.find_spec("bm25s")
+    if spec is None or not spec.submodule_search_locations:
+        raise StandInPackageMissing(
+            "The offline profile's BM25 stop words come from the PyPI package 'bm25s', which is not "
+            f"installed. Install it with:\n    {BM25_INSTALL_HINT}")
+    path = Path(next(iter(spec.submodule_search_locations))) / "stopwords.py"
+    words = None
+    try:
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and getattr(node.targets[0], "id", None) == "STOPWORDS_EN_PLUS"):
+                words = list(ast.literal_eval(node.value))
+    except (OSError, SyntaxError, ValueError):
+        words = None
+    text = "\n".join(words) + "\n" if words else ""
+    if hashlib.sha256(text.encode()).hexdigest() != BM25_STOPWORDS_SHA256:
+        raise StandInFileError(
+            f"{path} does not hold the pinned English stop-word list (STOPWORDS_EN_PLUS): it is damaged "
+            f"or from another version. Reinstall with:\n    {BM25_INSTALL_HINT}")
+    return words
+
+
+def write_bm25(staging: Path) -> None:
+    """Lay out ``Qdrant/bm25`` in ``staging`` in fastembed's cache layout (see :data:`BM25_MODEL`).
+
+    fastembed requires every language's file to exist; only english.txt has words (the course
+    is in English): the others are empty, so another language would run without stop words.
+    """
+    from fastembed.sparse.bm25 import supported_languages
+
+    snap = staging / repo_folder(BM25_MODEL) / "snapshots" / REVISION
+    snap.mkdir(parents=True, exist_ok=True)
+    (snap / "config.json").write_text("{}\n")
+    for language in supported_languages:
+        words = bm25_stopwords() if language == "english" else []
+        (snap / f"{language}.txt").write_text("".join(w + "\n" for w in words))
+    (snap / "COURSE-STANDIN.txt").write_text(
+        f"This folder was laid out by the late-interaction course for {BM25_MODEL}: {BM25_DESCRIPTION} "
+        f"({BM25_SOURCE}, bm25s/stopwords.py). The other languages' files are empty.\n"
+        "Built by helpers/standins.py so that the notebooks run without the Hugging Face Hub.\n")
+    refs = staging / repo_folder(BM25_MODEL) / "refs"
+    refs.mkdir(parents=True, exist_ok=True)
+    (refs / "main").write_text(REVISION)
+
+
+def _repo_folders() -> list[str]:
+    return [repo_folder(s.source_repo) for s in STANDINS] + [repo_folder(BM25_MODEL)]
+
+
 def _hash_files(root: Path) -> dict[str, str]:
     files = {}
-    for standin in STANDINS:
-        base = root / repo_folder(standin.source_repo)
+    for name in _repo_folders():
+        base = root / name
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             files[path.relative_to(root).as_posix()] = _sha256(path)
     return files
@@ -339,7 +412,7 @@ def is_complete(cache_dir: Path) -> bool:
         f"{repo_folder(s.source_repo)}/snapshots/{REVISION}/{name}"
         for s in STANDINS
         for name in (s.model_file, "tokenizer.json", "tokenizer_config.json")
-    }
+    } | {f"{repo_folder(BM25_MODEL)}/snapshots/{REVISION}/{name}" for name in ("config.json", "english.txt")}
     if not needed <= files.keys():
         return False
     for rel, digest in files.items():
@@ -379,10 +452,10 @@ def ensure_standins(cache_dir: str | os.PathLike, lock_timeout: float = 600.0) -
         try:
             for standin in STANDINS:
                 write_model(staging, standin)
+            write_bm25(staging)
             files = _hash_files(staging)
             (cache_dir / MANIFEST).unlink(missing_ok=True)
-            for standin in STANDINS:
-                name = repo_folder(standin.source_repo)
+            for name in _repo_folders():
                 shutil.rmtree(cache_dir / name, ignore_errors=True)
                 os.replace(staging / name, cache_dir / name)
             manifest = {"version": STANDIN_VERSION, "revision": REVISION, "wheel": WHEEL,

@@ -54,6 +54,8 @@ def test_perfect_and_useless_runs():
     ({}, "the run is empty"),
     ({"q1": {1: 1.0}, "nope": {1: 1.0}}, "unknown query ids: nope"),
     ({"q1": {}}, "scores no passage for queries: q1"),
+    ({"q1": {1: 1.0, 99_999: 0.5}}, r"not in the corpus \(ids 0\.\.2457\): 99999"),
+    ({"q1": {"1": 1.0}}, "not in the corpus.*'1'"),
 ])
 def test_bad_runs(run, message):
     with pytest.raises(ValueError, match=message):

@@ -89,6 +89,13 @@ def fake_real_cache(cache):
         (snap / "tokenizer.json").write_text("{}")
         (base / "refs").mkdir()
         (base / "refs" / "main").write_text("abc123")
+    base = cache / standins.repo_folder(standins.BM25_MODEL)
+    snap = base / "snapshots" / "abc123"
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text("{}")
+    (snap / "english.txt").write_text("i\nme\n")
+    (base / "refs").mkdir()
+    (base / "refs" / "main").write_text("abc123")
 
 
 def test_auto_uses_cached_real_models_without_asking_the_hub(silent_hub, empty_cache):
@@ -162,10 +169,10 @@ def refused_hub(monkeypatch):
 def test_prefetch_without_hub_reports_what_is_missing(refused_hub, empty_cache, capsys):
     assert models.prefetch() == 1
     out = capsys.readouterr().out
-    assert "NOT reachable" in out and out.count("MISSING") == 3
+    assert "NOT reachable" in out and out.count("MISSING") == len(models.COURSE_MODELS) == 4
 
 
 def test_prefetch_reports_cached_models_ready(refused_hub, empty_cache, capsys):
     fake_real_cache(empty_cache)
     assert models.prefetch() == 0
-    assert capsys.readouterr().out.count("ready offline") == 3
+    assert capsys.readouterr().out.count("ready offline") == len(models.COURSE_MODELS) == 4

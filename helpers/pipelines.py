@@ -1,0 +1,240 @@
+"""Retrieval pipelines over the whole corpus in numpy, and running one over the labelled queries.
+
+Notebooks 06 and 07 compare pipelines built from five stages. Each stage takes an embedded query
+and returns a *ranking*: a list of ``(passage_id, score)`` pairs, best first (ties broken by the
+smaller passage id, so rankings are reproducible).
+
+===========================  ==============================================================
+``index.bm25(q, limit)``     BM25 as Qdrant scores a sparse vector with the IDF modifier
+``index.dense(q, limit)``    cosine of the dense vectors (they are unit length: a dot product)
+``index.maxsim(q, limit)``   MaxSim of the ColBERT token vectors, over every passage or,
+                             with ``candidates=``, only over another ranking's passages
+``rrf(a, b, limit)``         reciprocal rank fusion of several rankings, as Qdrant fuses
+``index.rerank(q, ranking)``  the cross-encoder's logits for the candidates (cached)
+===========================  ==============================================================
+
+``run_pipeline(search, queries)`` turns a pipeline into a *run* for ``helpers.evaluate_run``.
+Qdrant expresses the same pipelines with its Universal Query API (notebook 07); the tests check
+that both give the same rankings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import embedding_cache
+from .embedding import embed_documents
+from .maxsim import maxsim_scores, pack_documents
+
+#: Qdrant's default constant in reciprocal rank fusion: a passage at 0-based position ``i`` of a
+#: ranking gets ``1 / (i + RRF_K)``.
+RRF_K = 2
+
+Ranking = list  # list[tuple[int, float]], best first
+
+
+@dataclass(frozen=True)
+class EmbeddedQuery:
+    """A query embedded by every model a pipeline may use."""
+
+    text: str
+    dense: np.ndarray  # (dense_dim,)
+    colbert: np.ndarray  # (n_query_tokens, dim)
+    bm25: dict  # token id -> weight (fastembed's BM25 query vector: 1.0 per distinct term)
+
+
+def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> Ranking:
+    """The ``limit`` best ``(id, score)`` pairs: score descending, then id ascending."""
+    order = np.lexsort((ids, -scores))[:limit]
+    return [(int(ids[i]), float(scores[i])) for i in order]
+
+
+def _check_limit(limit: int) -> None:
+    if not isinstance(limit, (int, np.integer)) or limit < 1:
+        raise ValueError(f"limit must be a positive number of passages, got {limit!r}")
+
+
+def bm25_idf(document_frequency: int, n_documents: int) -> float:
+    """Qdrant's IDF modifier: ``ln(1 + (N - n + 0.5) / (n + 0.5))`` for a term in ``n`` of ``N`` documents."""
+    return math.log((n_documents - document_frequency + 0.5) / (document_frequency + 0.5) + 1)
+
+
+class CorpusIndex:
+    """Every passage embedded three ways, held in numpy, with the pipelines' stages as methods.
+
+    Build it with :meth:`build`. ``texts[i]`` is passage ``i`` (``helpers.corpus`` order).
+    """
+
+    def __init__(self, texts: Sequence[str], dense: np.ndarray, colbert: Sequence[np.ndarray],
+                 bm25: Sequence[tuple[np.ndarray, np.ndarray]], models: dict | None = None):
+        n = len(texts)
+        if n == 0:
+            raise ValueError("the index needs at least one passage")
+        if len(dense) != n or len(colbert) != n or len(bm25) != n:
+            raise ValueError(f"{n} texts but {len(dense)} dense vectors, {len(colbert)} ColBERT matrices "
+                             f"and {len(bm25)} BM25 vectors")
+        self.texts = list(texts)
+        self.dense_vectors = np.asarray(dense, dtype=np.float32)  # (n_passages, dense_dim)
+        self.colbert_vectors = list(colbert)  # one (n_doc_tokens, dim) per passage
+        self.packed = pack_documents(self.colbert_vectors)
+        self.models = dict(models or {})
+        # BM25 as an inverted index: term -> (passage ids, document weights)
+        postings: dict[int, tuple[list, list]] = {}
+        for pid, (indices, values) in enumerate(bm25):
+            for term, weight in zip(np.asarray(indices).tolist(), np.asarray(values).tolist()):
+                ids, weights = postings.setdefault(term, ([], []))
+                ids.append(pid)
+                weights.append(weight)
+        self.postings = {t: (np.array(i, dtype=np.int64), np.array(w, dtype=np.float32))
+                         for t, (i, w) in postings.items()}
+        self.idf = {t: bm25_idf(len(i), n) for t, (i, _) in self.postings.items()}
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @classmethod
+    def build(cls, texts: Sequence[str], *, dense_model, colbert_model, bm25_model,
+              cross_encoder=None) -> CorpusIndex:
+        """Embed ``texts`` with the three fastembed models (through ``helpers.embed_documents`` and
+        its cache, so a second build is quick); ``cross_encoder`` is kept for :meth:`rerank`."""
+        dense = embed_documents(dense_model, texts)
+        colbert = embed_documents(colbert_model, texts)
+        bm25 = [(e.indices, e.values) for e in bm25_model.passage_embed(list(texts))]
+        models = {"dense": dense_model, "colbert": colbert_model, "bm25": bm25_model,
+                  "cross-encoder": cross_encoder}
+        return cls(texts, np.stack(dense), colbert, bm25, models)
+
+    # ------------------------------------------------------------------ queries
+
+    def embed_query(self, text: str) -> EmbeddedQuery:
+        """The query embedded by the index's dense, ColBERT and BM25 models."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("the query text is empty")
+        sparse = next(iter(self.models["bm25"].query_embed(text)))
+        return EmbeddedQuery(
+            text=text,
+            dense=np.asarray(next(iter(self.models["dense"].query_embed(text))), dtype=np.float32),
+            colbert=np.asarray(next(iter(self.models["colbert"].query_embed(text))), dtype=np.float32),
+            bm25=dict(zip(sparse.indices.tolist(), sparse.values.tolist())),
+        )
+
+    # ------------------------------------------------------------------ stages
+
+    def _candidate_ids(self, candidates) -> np.ndarray | None:
+        if candidates is None:
+            return None
+        ids = np.array([c[0] if isinstance(c, tuple) else c for c in candidates], dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            raise ValueError(f"candidates name passages outside 0..{len(self) - 1}")
+        return ids
+
+    def bm25(self, query: EmbeddedQuery, limit: int = 10, candidates=None) -> Ranking:
+        """BM25: the sum over the query's terms of weight x IDF x the passage's term weight.
+
+        Passages that share no term with the query are not returned (a sparse search finds only
+        passages with a matching term), so the ranking can be shorter than ``limit``.
+        """
+        _check_limit(limit)
+        scores = np.zeros(len(self), dtype=np.float64)
+        for term, weight in query.bm25.items():
+            if term in self.postings:
+                ids, weights = self.postings[term]
+                scores[ids] += weight * self.idf[term] * weights
+        ids = np.flatnonzero(scores > 0) if candidates is None else self._candidate_ids(candidates)
+        ids = ids[scores[ids] > 0]
+        return _top(ids, scores[ids], limit)
+
+    def dense(self, query: EmbeddedQuery, limit: int = 10, candidates=None) -> Ranking:
+        """Cosine similarity of the dense vectors, over every passage or over ``candidates``."""
+        _check_limit(limit)
+        ids = self._candidate_ids(candidates)
+        ids = np.arange(len(self)) if ids is None else ids
+        q = query.dense / np.linalg.norm(query.dense)
+        docs = self.dense_vectors[ids]
+        scores = docs @ q / np.linalg.norm(docs, axis=1)
+        return _top(ids, scores, limit)
+
+    def maxsim(self, query: EmbeddedQuery, limit: int = 10, candidates=None) -> Ranking:
+        """MaxSim of the ColBERT vectors, over every passage or over ``candidates`` (a ranking or ids)."""
+        _check_limit(limit)
+        ids = self._candidate_ids(candidates)
+        if ids is None:
+            return _top(np.arange(len(self)), maxsim_scores(query.colbert, self.packed), limit)
+        if ids.size == 0:
+            return []
+        scores = maxsim_scores(query.colbert, [self.colbert_vectors[i] for i in ids])
+        return _top(ids, scores, limit)
+
+    def rerank(self, query: EmbeddedQuery, candidates, limit: int = 10, *, cache: bool | None = None) -> Ranking:
+        """The cross-encoder's logits for ``candidates`` (a ranking or ids), best ``limit`` first.
+
+        One model pass per candidate (one pair per batch, so a pair's score never depends on its
+        batch neighbours); the logits are kept in the project's embedding cache, so a second run
+        reads them back. ``cache=False`` computes afresh (for timing).
+        """
+        _check_limit(limit)
+        model = self.models.get("cross-encoder")
+        if model is None:
+            raise ValueError("this index has no cross-encoder: pass cross_encoder= to CorpusIndex.build")
+        ids = self._candidate_ids(candidates)
+        if ids.size == 0:
+            return []
+        scores = cross_encoder_scores(model, query.text, [self.texts[i] for i in ids], cache=cache)
+        return _top(ids, scores, limit)
+
+
+def cross_encoder_scores(model, query: str, documents: Sequence[str], *, cache: bool | None = None) -> np.ndarray:
+    """``model.rerank(query, documents)`` as an array ``(n_documents,)`` of logits, one pair per batch.
+
+    Cached like embeddings (``helpers.embedding_cache``): keyed by the model's files, the query and
+    the documents. ``cache``: None follows ``COURSE_EMBEDDING_CACHE``; False never reads or writes.
+    """
+    documents = list(documents)
+
+    def compute() -> list[np.ndarray]:
+        return [np.array([s], dtype=np.float32) for s in model.rerank(query, documents, batch_size=1)]
+
+    if not documents:
+        return np.zeros(0, dtype=np.float32)
+    if embedding_cache.cache_enabled() if cache is None else cache:
+        pairs = [f"{query}\n\x00\n{doc}" for doc in documents]
+        results = embedding_cache.cached(model, pairs, {"method": "rerank", "batch_size": 1}, compute)
+    else:
+        results = compute()
+    return np.concatenate(results)
+
+
+def rrf(*rankings: Ranking, limit: int = 10, k: int = RRF_K) -> Ranking:
+    """Reciprocal rank fusion: each passage scores ``sum(1 / (position + k))`` over the rankings
+    it appears in (0-based position), as Qdrant's ``Fusion.RRF`` does with its default ``k=2``."""
+    _check_limit(limit)
+    if not rankings:
+        raise ValueError("rrf needs at least one ranking")
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for position, (pid, _) in enumerate(ranking):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (position + k)
+    if not scores:
+        return []
+    ids = np.fromiter(scores, dtype=np.int64)
+    return _top(ids, np.array([scores[i] for i in ids.tolist()]), limit)
+
+
+def run_pipeline(search: Callable, queries: Sequence, embedded: Mapping[str, EmbeddedQuery]) -> dict:
+    """A run ``{query_id: {passage_id: score}}`` for ``helpers.evaluate_run``.
+
+    ``search(embedded_query)`` returns a ranking; ``embedded`` maps each query id to its
+    :class:`EmbeddedQuery`. Raises ``ValueError`` for a query id with no embedded query.
+    """
+    run = {}
+    for query in queries:
+        if query.id not in embedded:
+            raise ValueError(f"query {query.id!r} has no embedded query")
+        ranking = search(embedded[query.id])
+        # scores only need to order the passages; ranx breaks ties by id, so make them distinct
+        run[query.id] = {pid: float(len(ranking) - rank) for rank, (pid, _) in enumerate(ranking)}
+    return run

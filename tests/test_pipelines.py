@@ -1,0 +1,160 @@
+"""helpers.pipelines: each stage against a plain computation or against Qdrant itself."""
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient, models
+
+import helpers
+from helpers.corpus import load_passages
+from helpers.pipelines import CorpusIndex, EmbeddedQuery, bm25_idf, rrf, run_pipeline
+
+N_PASSAGES = 120
+QUERIES = ["how do I compress a file with gzip", "parse command line arguments",
+           "read rows from a CSV file", "run a function in a background thread"]
+
+
+@pytest.fixture(scope="module")
+def index():
+    helpers.setup(quiet=True)
+    from fastembed import LateInteractionTextEmbedding, SparseTextEmbedding, TextEmbedding
+    from fastembed.rerank.cross_encoder import TextCrossEncoder
+
+    texts = [p.text for p in load_passages(N_PASSAGES)]
+    return CorpusIndex.build(texts, dense_model=TextEmbedding(helpers.DENSE_MODEL),
+                             colbert_model=LateInteractionTextEmbedding(helpers.COLBERT_MODEL),
+                             bm25_model=SparseTextEmbedding(helpers.models.BM25_MODEL),
+                             cross_encoder=TextCrossEncoder(helpers.CROSS_ENCODER_MODEL))
+
+
+@pytest.fixture(scope="module")
+def queries(index):
+    return [index.embed_query(q) for q in QUERIES]
+
+
+@pytest.fixture(scope="module")
+def qdrant(index):
+    """The same passages in a Qdrant collection (qdrant-client's local mode)."""
+    client = QdrantClient(":memory:")
+    client.create_collection(
+        "corpus",
+        vectors_config={
+            "dense": models.VectorParams(size=384, distance=models.Distance.COSINE),
+            "colbert": models.VectorParams(
+                size=128, distance=models.Distance.DOT, hnsw_config=models.HnswConfigDiff(m=0),
+                multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)),
+        },
+        sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
+    bm25 = list(index.models["bm25"].passage_embed(index.texts))
+    client.upload_points("corpus", [
+        models.PointStruct(id=i, vector={
+            "dense": index.dense_vectors[i].tolist(), "colbert": index.colbert_vectors[i].tolist(),
+            "bm25": models.SparseVector(indices=bm25[i].indices.tolist(), values=bm25[i].values.tolist())})
+        for i in range(len(index))])
+    yield client
+    client.close()
+
+
+def sparse(query: EmbeddedQuery):
+    return models.SparseVector(indices=list(query.bm25), values=list(query.bm25.values()))
+
+
+def test_bm25_scores_equal_qdrants_idf_modifier(index, queries, qdrant):
+    for q in queries:
+        ours = index.bm25(q, limit=20)
+        theirs = qdrant.query_points("corpus", query=sparse(q), using="bm25", limit=20).points
+        assert {p.id for p in theirs} == {pid for pid, _ in ours}
+        by_id = dict(ours)
+        np.testing.assert_allclose([p.score for p in theirs], [by_id[p.id] for p in theirs], rtol=1e-5)
+
+
+def test_bm25_idf_is_qdrants_formula():
+    assert bm25_idf(1, 100) == pytest.approx(np.log(1 + 99.5 / 1.5))
+    assert bm25_idf(100, 100) > 0  # a term in every document still weighs a little
+
+
+def test_dense_and_maxsim_equal_a_brute_force_computation(index, queries):
+    for q in queries:
+        cosines = index.dense_vectors @ q.dense / np.linalg.norm(index.dense_vectors, axis=1) / np.linalg.norm(q.dense)
+        assert [pid for pid, _ in index.dense(q, 10)] == np.argsort(-cosines, kind="stable")[:10].tolist()
+        scores = np.array([helpers.maxsim(q.colbert, d) for d in index.colbert_vectors])
+        ranking = index.maxsim(q, 10)
+        assert [pid for pid, _ in ranking] == np.argsort(-scores, kind="stable")[:10].tolist()
+        np.testing.assert_allclose([s for _, s in ranking], np.sort(scores)[::-1][:10], rtol=1e-5)
+
+
+def test_maxsim_over_candidates_scores_only_them(index, queries):
+    q = queries[0]
+    candidates = index.dense(q, 15)
+    reranked = index.maxsim(q, 10, candidates=candidates)
+    assert {pid for pid, _ in reranked} <= {pid for pid, _ in candidates}
+    assert index.maxsim(q, 10, candidates=[pid for pid, _ in index.maxsim(q, len(index))]) == index.maxsim(q, 10)
+
+
+def test_rrf_equals_qdrant_clients_fusion():
+    from qdrant_client.hybrid.fusion import reciprocal_rank_fusion
+
+    a = [(3, 0.9), (1, 0.8), (7, 0.1)]
+    b = [(1, 5.0), (9, 4.0), (3, 1.0), (4, 0.5)]
+    theirs = reciprocal_rank_fusion([[models.ScoredPoint(id=i, version=0, score=s) for i, s in r] for r in (a, b)],
+                                    limit=10)
+    ours = rrf(a, b, limit=10)
+    assert dict(ours) == pytest.approx({p.id: p.score for p in theirs})
+    assert ours[0] == (1, pytest.approx(1 / 3 + 1 / 2))  # second in a, first in b
+
+
+def test_two_stage_hybrid_pipeline_equals_qdrants_universal_query(index, queries, qdrant):
+    for q in queries:
+        ours = index.maxsim(q, 10, candidates=rrf(index.dense(q, 30), index.bm25(q, 30), limit=30))
+        response = qdrant.query_points(
+            "corpus",
+            prefetch=models.Prefetch(
+                prefetch=[models.Prefetch(query=q.dense.tolist(), using="dense", limit=30),
+                          models.Prefetch(query=sparse(q), using="bm25", limit=30)],
+                query=models.FusionQuery(fusion=models.Fusion.RRF), limit=30),
+            query=q.colbert.tolist(), using="colbert", limit=10)
+        assert [p.id for p in response.points] == [pid for pid, _ in ours]
+
+
+def test_rerank_is_the_cross_encoders_logits_and_cached(index, queries, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path))
+    q = queries[0]
+    candidates = index.dense(q, 5)
+    direct = list(index.models["cross-encoder"].rerank(q.text, [index.texts[pid] for pid, _ in candidates],
+                                                       batch_size=1))
+    first = index.rerank(q, candidates, limit=5)
+    assert sorted(s for _, s in first) == pytest.approx(sorted(direct), rel=1e-6)
+    assert any(tmp_path.iterdir())  # stored
+    assert index.rerank(q, candidates, limit=5) == first  # read back, the same
+    fresh = index.rerank(q, candidates, limit=5, cache=False)
+    assert [pid for pid, _ in fresh] == [pid for pid, _ in first]
+    assert [s for _, s in fresh] == pytest.approx([s for _, s in first], rel=1e-6)
+
+
+def test_run_pipeline_gives_ranx_a_run_in_ranking_order(index, queries):
+    query_set = helpers.load_queries()[:2]
+    embedded = {qs.id: q for qs, q in zip(query_set, queries)}
+    run = run_pipeline(lambda q: index.dense(q, 5), query_set, embedded)
+    for qs in query_set:
+        ranking = [pid for pid, _ in index.dense(embedded[qs.id], 5)]
+        assert sorted(run[qs.id], key=run[qs.id].get, reverse=True) == ranking
+    with pytest.raises(ValueError, match="has no embedded query"):
+        run_pipeline(lambda q: index.dense(q, 5), query_set, {})
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda index, q: index.dense(q, 0), "limit must be a positive"),
+    (lambda index, q: index.maxsim(q, 5, candidates=[10_000]), "outside 0..119"),
+    (lambda index, q: index.embed_query("   "), "query text is empty"),
+    (lambda index, q: rrf(limit=5), "at least one ranking"),
+])
+def test_bad_input_raises_value_error(index, queries, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(index, queries[0])
+
+
+def test_an_index_without_a_cross_encoder_says_so(index, queries):
+    bare = CorpusIndex(index.texts[:2], index.dense_vectors[:2], index.colbert_vectors[:2],
+                       [(np.array([1]), np.array([1.0]))] * 2)
+    with pytest.raises(ValueError, match="no cross-encoder"):
+        bare.rerank(queries[0], [0, 1])
