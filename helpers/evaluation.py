@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 METRICS = ("ndcg@10", "recall@10", "mrr@10")
 
@@ -56,8 +57,47 @@ def evaluate_run(run: Mapping[str, Mapping[int, float]], queries: Sequence,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's type-safety notes, not about the results
         scores = evaluate(qrels, ranx_run, list(metrics), return_mean=not per_query, make_comparable=False)
-    if per_query:
-        return {m: dict(zip(qrels.keys(), map(float, scores[m]))) for m in metrics}
+    if per_query:  # ranx keeps each query's score, by query id, on the run
+        return {m: {qid: float(v) for qid, v in ranx_run.scores[m].items()} for m in metrics}
     if len(metrics) == 1:
         return {metrics[0]: float(scores)}
     return {m: float(v) for m, v in scores.items()}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two runs on the same queries, by one metric: means, per-query wins, and a paired test."""
+
+    metric: str
+    mean_a: float
+    mean_b: float
+    wins: int  # queries where run a scores higher
+    ties: int
+    losses: int  # queries where run b scores higher
+    p_value: float  # two-sided, from ranx's paired test; small: the difference is unlikely to be chance
+    stat_test: str
+
+
+def compare_runs(run_a: Mapping[str, Mapping[int, float]], run_b: Mapping[str, Mapping[int, float]],
+                 queries: Sequence, metric: str = "ndcg@10", stat_test: str = "student") -> Comparison:
+    """Is ``run_a`` better than ``run_b`` on ``queries``, beyond chance? (``ranx.compare``)
+
+    ``stat_test`` is one of ranx's paired tests: ``"student"`` (paired t-test), ``"fisher"``
+    (randomisation test, 1,000 permutations, seed 42) or ``"tukey"``. Raises ``ValueError`` as
+    ``evaluate_run`` does for either run, and for an unknown test.
+    """
+    from ranx import compare
+
+    if stat_test not in ("student", "fisher", "tukey"):
+        raise ValueError(f"unknown stat_test {stat_test!r}: use 'student', 'fisher' or 'tukey'")
+    qrels, a = _ranx_objects(run_a, queries)
+    _, b = _ranx_objects(run_b, queries)
+    a.name, b.name = "a", "b"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = compare(qrels, [a, b], metrics=[metric], stat_test=stat_test, max_p=0.05,
+                         make_comparable=False).to_dict()
+    wtl = report["a"]["win_tie_loss"]["b"][metric]
+    return Comparison(metric, float(report["a"]["scores"][metric]), float(report["b"]["scores"][metric]),
+                      int(wtl["W"]), int(wtl["T"]), int(wtl["L"]),
+                      float(report["a"]["comparisons"]["b"][metric]), stat_test)

@@ -41,7 +41,11 @@ def test_agrees_with_the_formulas_on_random_runs():
     for metric, values in expected.items():
         assert got[metric] == pytest.approx(np.mean(values), abs=1e-9), metric
     per_query = evaluate_run(run, queries, per_query=True)
-    assert per_query["ndcg@10"]["q3"] == pytest.approx(expected["ndcg@10"][3], abs=1e-9)
+    one_metric = evaluate_run(run, queries, metrics=["ndcg@10"], per_query=True)
+    for n, q in enumerate(queries):
+        for metric, values in expected.items():
+            assert per_query[metric][q.id] == pytest.approx(values[n], abs=1e-9), (metric, q.id)
+        assert one_metric["ndcg@10"][q.id] == per_query["ndcg@10"][q.id]
 
 
 def test_perfect_and_useless_runs():
@@ -65,3 +69,33 @@ def test_bad_runs(run, message):
 def test_a_query_the_run_forgot():
     with pytest.raises(ValueError, match="no scores for queries: q2"):
         evaluate_run({"q1": {1: 1.0}}, [query("q1", {1: 2}), query("q2", {1: 2})])
+
+
+def twenty_queries():
+    return [query(f"q{i}", {i: 2, i + 100: 0}) for i in range(20)]
+
+
+def test_compare_runs_finds_a_clearly_better_run_and_counts_wins():
+    from helpers.evaluation import compare_runs
+
+    queries = twenty_queries()
+    good = {q.id: {int(q.id[1:]): 1.0, 500: 0.5} for q in queries}  # the answer first
+    bad = {q.id: {500: 1.0, int(q.id[1:]): 0.5} if i % 4 else {int(q.id[1:]): 1.0}
+           for i, q in enumerate(queries)}  # the answer second, except in every fourth query
+    result = compare_runs(good, bad, queries)
+    assert (result.wins, result.ties, result.losses) == (15, 5, 0)
+    assert result.mean_a == 1.0 and result.mean_b < 1.0
+    assert result.p_value < 0.001
+    same = compare_runs(good, good, queries, stat_test="fisher")
+    assert same.ties == 20 and same.mean_a == same.mean_b
+
+
+def test_compare_runs_rejects_an_unknown_test_and_bad_runs():
+    from helpers.evaluation import compare_runs
+
+    queries = twenty_queries()
+    run = {q.id: {1: 1.0} for q in queries}
+    with pytest.raises(ValueError, match="unknown stat_test"):
+        compare_runs(run, run, queries, stat_test="sign")
+    with pytest.raises(ValueError, match="no scores for queries"):
+        compare_runs(run, {"q0": {1: 1.0}}, queries)
