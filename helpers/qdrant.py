@@ -126,8 +126,8 @@ def recreate_collection(client, name: str, **config) -> None:
     client.create_collection(name, **config)
 
 
-def multivector_points(multivectors, *, dense_vectors=None, payloads=None, ids=None,
-                       multi_name: str = "colbert", dense_name: str = "dense"):
+def multivector_points(multivectors, *, dense_vectors=None, payloads=None, ids=None, sparse_vectors=None,
+                       multi_name: str = "colbert", dense_name: str = "dense", sparse_name: str = "bm25"):
     """``qdrant_client.models.PointStruct`` s for documents embedded by hand, checked first.
 
     Args:
@@ -135,6 +135,8 @@ def multivector_points(multivectors, *, dense_vectors=None, payloads=None, ids=N
         dense_vectors: optional, one ``(dense_dim,)`` vector per document.
         payloads: optional, one dict per document.
         ids: optional point ids (default 0, 1, 2, ...).
+        sparse_vectors: optional, one sparse vector per document: a fastembed ``SparseEmbedding``
+            or an ``(indices, values)`` pair (BM25 in notebook 07).
 
     Raises ``ValueError`` naming the document when a matrix is not 2-D (a single ``(dim,)`` vector
     must be given as shape ``(1, dim)``), has no rows (nothing for MaxSim to match), has rows of
@@ -144,9 +146,16 @@ def multivector_points(multivectors, *, dense_vectors=None, payloads=None, ids=N
     """
     from qdrant_client import models
 
-    return [models.PointStruct(id=point_id, vector=vector, payload=payload)
-            for point_id, vector, payload in checked_points(multivectors, dense_vectors, payloads, ids,
-                                                             multi_name, dense_name)]
+    rows = checked_points(multivectors, dense_vectors, payloads, ids, multi_name, dense_name)
+    if sparse_vectors is not None:
+        sparse_vectors = list(sparse_vectors)
+        if len(sparse_vectors) != len(rows):
+            raise ValueError(f"sparse_vectors has {len(sparse_vectors)} entries for {len(rows)} documents")
+        for (_, vector, _), sparse in zip(rows, sparse_vectors):
+            indices, values = (sparse.indices, sparse.values) if hasattr(sparse, "indices") else sparse
+            vector[sparse_name] = models.SparseVector(indices=[int(i) for i in indices],
+                                                      values=[float(v) for v in values])
+    return [models.PointStruct(id=point_id, vector=vector, payload=payload) for point_id, vector, payload in rows]
 
 
 def checked_points(multivectors, dense_vectors=None, payloads=None, ids=None,
