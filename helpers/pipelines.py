@@ -80,7 +80,11 @@ class CorpusIndex:
         self.texts = list(texts)
         self.dense_vectors = np.asarray(dense, dtype=np.float32)  # (n_passages, dense_dim)
         self.colbert_vectors = list(colbert)  # one (n_doc_tokens, dim) per passage
-        self.packed = pack_documents(self.colbert_vectors)
+        self.packed = pack_documents(self.colbert_vectors)  # checked once; MaxSim over everything
+        # every token vector in one matrix, passage i at rows starts[i]:starts[i] + lengths[i]
+        self._tokens = np.concatenate(self.colbert_vectors).astype(np.float32, copy=False)
+        self._lengths = np.array([len(m) for m in self.colbert_vectors], dtype=np.int64)
+        self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]])
         self.models = dict(models or {})
         # BM25 as an inverted index: term -> (passage ids, document weights)
         postings: dict[int, tuple[list, list]] = {}
@@ -166,7 +170,13 @@ class CorpusIndex:
             return _top(np.arange(len(self)), maxsim_scores(query.colbert, self.packed), limit)
         if ids.size == 0:
             return []
-        scores = maxsim_scores(query.colbert, [self.colbert_vectors[i] for i in ids])
+        # the candidates' token rows, gathered: one matrix product, then a maximum per passage
+        lengths = self._lengths[ids]
+        offsets = np.repeat(self._starts[ids] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        rows = np.arange(lengths.sum()) + offsets
+        similarities = self._tokens[rows] @ query.colbert.astype(np.float32).T  # (rows, n_query_tokens)
+        firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        scores = np.maximum.reduceat(similarities, firsts, axis=0).sum(axis=1)
         return _top(ids, scores, limit)
 
     def rerank(self, query: EmbeddedQuery, candidates, limit: int = 10, *, cache: bool | None = None) -> Ranking:

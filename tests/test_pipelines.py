@@ -88,7 +88,15 @@ def test_maxsim_over_candidates_scores_only_them(index, queries):
     candidates = index.dense(q, 15)
     reranked = index.maxsim(q, 10, candidates=candidates)
     assert {pid for pid, _ in reranked} <= {pid for pid, _ in candidates}
-    assert index.maxsim(q, 10, candidates=[pid for pid, _ in index.maxsim(q, len(index))]) == index.maxsim(q, 10)
+    everything = index.maxsim(q, 10)
+    as_candidates = index.maxsim(q, 10, candidates=[pid for pid, _ in index.maxsim(q, len(index))])
+    assert [pid for pid, _ in as_candidates] == [pid for pid, _ in everything]
+    np.testing.assert_allclose([s for _, s in as_candidates], [s for _, s in everything], rtol=1e-5)
+    some = [5, 17, 3, 90]
+    expected = {pid: helpers.maxsim(q.colbert, index.colbert_vectors[pid]) for pid in some}
+    got = dict(index.maxsim(q, 4, candidates=some))
+    assert got.keys() == expected.keys()
+    np.testing.assert_allclose([got[p] for p in some], [expected[p] for p in some], rtol=1e-5)
 
 
 def test_rrf_equals_qdrant_clients_fusion():

@@ -97,3 +97,14 @@ def test_a_one_vector_document_is_scored_as_maxsim_defines_it():
 def test_lengths_must_match():
     with pytest.raises(ValueError, match="payloads has 1 entries for 2 documents"):
         multivector_points([np.ones((1, 2)), np.ones((1, 2))], payloads=[{}])
+
+
+def test_multivector_points_carry_sparse_vectors_and_check_their_count():
+    from types import SimpleNamespace
+
+    embedding = SimpleNamespace(indices=np.array([7, 3]), values=np.array([1.0, 2.0]))
+    points = multivector_points([np.ones((1, 2)), np.ones((1, 2))], sparse_vectors=[embedding, ([5], [0.5])])
+    assert points[0].vector["bm25"] == models.SparseVector(indices=[7, 3], values=[1.0, 2.0])
+    assert points[1].vector["bm25"] == models.SparseVector(indices=[5], values=[0.5])
+    with pytest.raises(ValueError, match="sparse_vectors has 1 entries for 2 documents"):
+        multivector_points([np.ones((1, 2)), np.ones((1, 2))], sparse_vectors=[embedding])
