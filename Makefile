@@ -42,7 +42,7 @@ lab: $(READY)          ## open the course in JupyterLab
 	$(BIN)/jupyter lab notebooks/ $$root $(LAB_ARGS)
 
 test: $(READY)        ## every test: helpers unit tests and every notebook under nbval
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 run-all: $(READY)     ## execute every notebook headless into build/executed/ (profile from COURSE_MODELS)
 	$(BIN)/python tools/run_notebooks.py
