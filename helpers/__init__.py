@@ -10,6 +10,7 @@ from .evaluation import evaluate_run
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
 from .pipelines import CorpusIndex, rrf, run_pipeline
+from .pooling import pool_tokens
 from .plots import plot_contributions, plot_similarity_matrix
 from .queries import load_queries
 from .qdrant import multivector_points, qdrant_client, recreate_collection, search
@@ -26,6 +27,7 @@ __all__ = [
     "CorpusIndex",
     "rrf",
     "run_pipeline",
+    "pool_tokens",
     "table",
     "maxsim",
     "maxsim_scores",

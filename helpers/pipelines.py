@@ -100,6 +100,20 @@ class CorpusIndex:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def with_colbert(self, colbert: Sequence[np.ndarray]) -> CorpusIndex:
+        """The same index with other ColBERT vectors per passage (pooled, quantized, ...); the dense
+        and BM25 parts and the models are shared."""
+        if len(colbert) != len(self):
+            raise ValueError(f"{len(colbert)} ColBERT matrices for {len(self)} passages")
+        other = object.__new__(CorpusIndex)
+        other.__dict__.update(self.__dict__)
+        other.colbert_vectors = list(colbert)
+        other.packed = pack_documents(other.colbert_vectors)
+        other._tokens = np.concatenate(other.colbert_vectors).astype(np.float32, copy=False)
+        other._lengths = np.array([len(m) for m in other.colbert_vectors], dtype=np.int64)
+        other._starts = np.concatenate([[0], np.cumsum(other._lengths)[:-1]])
+        return other
+
     @classmethod
     def build(cls, texts: Sequence[str], *, dense_model, colbert_model, bm25_model,
               cross_encoder=None) -> CorpusIndex:
