@@ -262,3 +262,30 @@ def run_pipeline(search: Callable, queries: Sequence, embedded: Mapping[str, Emb
         # scores only need to order the passages; ranx breaks ties by id, so make them distinct
         run[query.id] = {pid: float(len(ranking) - rank) for rank, (pid, _) in enumerate(ranking)}
     return run
+
+
+def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[np.ndarray], muvera, *,
+                     cache: bool | None = None) -> np.ndarray:
+    """``muvera.process_document`` of every passage: ``(n_passages, muvera.embedding_size)`` float32.
+
+    ``doc_vectors[i]`` is passage ``i``'s ``(n_doc_tokens, dim)`` ColBERT matrix, made by
+    ``colbert_model`` from ``texts[i]``. fastembed's MUVERA loops in Python (about 6 s for the
+    corpus), so the encodings are kept in the project's embedding cache, keyed by the ColBERT
+    model's files, the texts and MUVERA's settings. ``cache``: as in ``helpers.embed_documents``.
+    """
+    if len(texts) != len(doc_vectors):
+        raise ValueError(f"{len(texts)} texts but {len(doc_vectors)} ColBERT matrices")
+
+    def compute() -> list[np.ndarray]:
+        return [np.asarray(muvera.process_document(m), dtype=np.float32) for m in doc_vectors]
+
+    import hashlib
+
+    randomness = hashlib.sha256(np.ascontiguousarray(muvera.dim_reduction_projections).tobytes())
+    for simhash in muvera.simhash_projections:
+        randomness.update(np.ascontiguousarray(simhash.simhash_vectors).tobytes())
+    settings = {"method": "muvera.process_document", "dim": muvera.dim, "k_sim": muvera.k_sim,
+                "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest()}
+    if embedding_cache.cache_enabled() if cache is None else cache:
+        return np.stack(embedding_cache.cached(colbert_model, list(texts), settings, compute))
+    return np.stack(compute())

@@ -166,3 +166,22 @@ def test_an_index_without_a_cross_encoder_says_so(index, queries):
                        [(np.array([1]), np.array([1.0]))] * 2)
     with pytest.raises(ValueError, match="no cross-encoder"):
         bare.rerank(queries[0], [0, 1])
+
+
+def test_muvera_documents_equal_fastembeds_encoding_and_come_back_from_the_cache(index, tmp_path, monkeypatch):
+    from fastembed.postprocess import Muvera
+
+    from helpers.pipelines import muvera_documents
+
+    monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path))
+    muvera = Muvera(dim=128, k_sim=3, dim_proj=8, r_reps=2)
+    texts, vectors = index.texts[:5], index.colbert_vectors[:5]
+    first = muvera_documents(index.models["colbert"], texts, vectors, muvera)
+    assert first.shape == (5, muvera.embedding_size) and first.dtype == np.float32
+    np.testing.assert_allclose(first[3], muvera.process_document(vectors[3]), rtol=1e-6)
+    assert any(tmp_path.iterdir())
+    np.testing.assert_array_equal(muvera_documents(index.models["colbert"], texts, vectors, muvera), first)
+    other_seed = Muvera(dim=128, k_sim=3, dim_proj=8, r_reps=2, random_seed=7)
+    assert not np.allclose(muvera_documents(index.models["colbert"], texts, vectors, other_seed), first)
+    with pytest.raises(ValueError, match="5 texts but 4 ColBERT matrices"):
+        muvera_documents(index.models["colbert"], texts, vectors[:4], muvera)
