@@ -55,3 +55,29 @@ def token_clusters(doc_vectors, pool_factor: int) -> list[np.ndarray]:
     for token, label in enumerate(labels):
         groups.setdefault(int(label), []).append(token)
     return [np.array(g) for g in sorted(groups.values(), key=lambda g: g[0])]
+
+
+def pooled_documents(colbert_model, texts, doc_vectors, pool_factor: int, *, cache: bool | None = None) -> list:
+    """``pool_tokens(doc_vectors[i], pool_factor)`` for every passage, kept in the project's cache.
+
+    ``doc_vectors[i]`` is passage ``i``'s ``(n_doc_tokens, dim)`` ColBERT matrix, made by
+    ``colbert_model`` from ``texts[i]``. Clustering the whole corpus takes a few seconds per
+    factor, so the results are stored like embeddings (``helpers.embedding_cache``), keyed by the
+    ColBERT model's files, the texts and the factor. ``cache``: as in ``helpers.embed_documents``.
+    """
+    from . import embedding_cache
+
+    texts = list(texts)
+    if len(texts) != len(doc_vectors):
+        raise ValueError(f"{len(texts)} texts but {len(doc_vectors)} ColBERT matrices")
+
+    def compute() -> list:
+        return [np.asarray(pool_tokens(m, pool_factor), dtype=np.float32) for m in doc_vectors]
+
+    if pool_factor == 1:
+        return list(doc_vectors)
+    if not (embedding_cache.cache_enabled() if cache is None else cache):
+        return compute()
+    settings = {"method": "pool_tokens", "pool_factor": int(pool_factor), "linkage": "ward", "cut": "cut_tree",
+                "colbert": "embed_documents, batch_size 1"}
+    return embedding_cache.cached(colbert_model, texts, settings, compute)

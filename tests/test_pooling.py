@@ -59,3 +59,28 @@ def test_bad_input_raises_value_error(matrix, factor, message):
 def test_identical_vectors_still_give_the_promised_count():
     x = np.repeat(unit_rows(2), 5, axis=0)  # 10 rows, only 2 distinct
     assert pool_tokens(x, 2).shape == (5, 8)
+
+
+def test_pooled_documents_are_pool_tokens_per_passage_and_cached(tmp_path, monkeypatch):
+    import helpers
+    from fastembed import LateInteractionTextEmbedding
+
+    from helpers.corpus import load_passages
+    from helpers.pooling import pooled_documents
+
+    helpers.setup(quiet=True)
+    monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path))
+    model = LateInteractionTextEmbedding(helpers.COLBERT_MODEL)
+    texts = [p.text for p in load_passages(6)]
+    vectors = helpers.embed_documents(model, texts)
+    pooled = pooled_documents(model, texts, vectors, 2)
+    for mine, matrix in zip(pooled, vectors):
+        np.testing.assert_array_equal(mine, pool_tokens(matrix, 2))
+    stored = list(tmp_path.iterdir())
+    assert stored
+    again = pooled_documents(model, texts, vectors, 2)
+    assert all(np.array_equal(a, b) for a, b in zip(again, pooled))
+    assert sorted(tmp_path.iterdir()) == sorted(stored)  # read back, nothing new written
+    assert pooled_documents(model, texts, vectors, 1) == list(vectors)
+    with pytest.raises(ValueError, match="6 texts but 5 ColBERT matrices"):
+        pooled_documents(model, texts, vectors[:5], 2)
