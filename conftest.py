@@ -9,3 +9,36 @@ import os
 
 os.environ["COURSE_MODELS"] = "offline"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+import pytest  # noqa: E402
+
+#: The corpus sample and queries the Qdrant tests share (tests/test_qdrant_search.py, tests/test_edge.py).
+SMALL_CORPUS_SIZE = 120
+SMALL_CORPUS_QUERIES = ["how do I compress a file with gzip", "parse command line arguments",
+                        "read rows from a CSV file", "run a function in a background thread"]
+
+
+@pytest.fixture(scope="session")
+def small_corpus():
+    """The first 120 corpus passages embedded by the dense and ColBERT models, and four queries.
+
+    ``.multi``: one ``(n_doc_tokens, 128)`` matrix per passage; ``.dense``: one ``(384,)`` vector per
+    passage; ``.queries``: ``(colbert_query, dense_query)`` pairs for SMALL_CORPUS_QUERIES.
+    """
+    from types import SimpleNamespace
+
+    import helpers
+    from fastembed import LateInteractionTextEmbedding, TextEmbedding
+    from helpers.corpus import load_passages
+
+    helpers.setup(quiet=True)
+    colbert = LateInteractionTextEmbedding(helpers.COLBERT_MODEL)
+    dense = TextEmbedding(helpers.DENSE_MODEL)
+    texts = [p.text for p in load_passages(SMALL_CORPUS_SIZE)]
+    return SimpleNamespace(
+        texts=texts,
+        multi=helpers.embed_documents(colbert, texts),
+        dense=helpers.embed_documents(dense, texts),
+        queries=[(next(colbert.query_embed(q)), next(dense.query_embed(q))) for q in SMALL_CORPUS_QUERIES],
+    )

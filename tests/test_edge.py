@@ -7,12 +7,9 @@ from qdrant_edge import (Distance, EdgeVectorParams, FieldCondition, Filter, Hns
                          UpdateOperation)
 
 import helpers
-from helpers.corpus import load_passages
 from helpers.edge import edge_points, edge_shard
 
-N_PASSAGES = 120
-QUERIES = ["how do I compress a file with gzip", "parse command line arguments",
-           "read rows from a CSV file", "run a function in a background thread"]
+N_PASSAGES = 120  # conftest.py's small_corpus
 
 
 def colbert_params(dim=128):
@@ -22,20 +19,11 @@ def colbert_params(dim=128):
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    helpers.setup(quiet=True)
-    from fastembed import LateInteractionTextEmbedding, TextEmbedding
-
-    colbert = LateInteractionTextEmbedding(helpers.COLBERT_MODEL)
-    dense = TextEmbedding(helpers.DENSE_MODEL)
-    texts = [p.text for p in load_passages(N_PASSAGES)]
-    multi = helpers.embed_documents(colbert, texts)
-    dense_vectors = helpers.embed_documents(dense, texts)
+def corpus(small_corpus):
     shard = edge_shard({"colbert": colbert_params(),
                         "dense": EdgeVectorParams(size=384, distance=Distance.Cosine)})
-    shard.update(UpdateOperation.upsert_points(edge_points(multi, dense_vectors=dense_vectors)))
-    queries = [(next(colbert.query_embed(q)), next(dense.query_embed(q))) for q in QUERIES]
-    return shard, multi, np.stack(dense_vectors), queries
+    shard.update(UpdateOperation.upsert_points(edge_points(small_corpus.multi, dense_vectors=small_corpus.dense)))
+    return shard, small_corpus.multi, np.stack(small_corpus.dense), small_corpus.queries
 
 
 def test_engine_max_sim_scores_and_ranking_equal_maxsim_scores(corpus):

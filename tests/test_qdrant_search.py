@@ -5,24 +5,13 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 import helpers
-from helpers.corpus import load_passages
 from helpers.qdrant import multivector_points, search
 
-N_PASSAGES = 120
-QUERIES = ["how do I compress a file with gzip", "parse command line arguments",
-           "read rows from a CSV file", "run a function in a background thread"]
+N_PASSAGES = 120  # conftest.py's small_corpus
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    helpers.setup(quiet=True)
-    from fastembed import LateInteractionTextEmbedding, TextEmbedding
-
-    colbert = LateInteractionTextEmbedding(helpers.COLBERT_MODEL)
-    dense = TextEmbedding(helpers.DENSE_MODEL)
-    texts = [p.text for p in load_passages(N_PASSAGES)]
-    multi = helpers.embed_documents(colbert, texts)
-    dense_vectors = helpers.embed_documents(dense, texts)
+def corpus(small_corpus):
     client = QdrantClient(":memory:")
     client.create_collection("corpus", vectors_config={
         "dense": models.VectorParams(size=384, distance=models.Distance.COSINE),
@@ -30,9 +19,8 @@ def corpus():
             size=128, distance=models.Distance.DOT, hnsw_config=models.HnswConfigDiff(m=0),
             multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)),
     })
-    client.upload_points("corpus", multivector_points(multi, dense_vectors=dense_vectors))
-    queries = [(next(colbert.query_embed(q)), next(dense.query_embed(q))) for q in QUERIES]
-    yield client, multi, queries
+    client.upload_points("corpus", multivector_points(small_corpus.multi, dense_vectors=small_corpus.dense))
+    yield client, small_corpus.multi, small_corpus.queries
     client.close()
 
 
