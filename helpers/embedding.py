@@ -56,7 +56,5 @@ def embed_documents(model, texts: Sequence[str], batch_size: int = 1, *,
             results[i] = vectors
         return results  # type: ignore[return-value]
 
-    if not (embedding_cache.cache_enabled() if cache is None else cache):
-        return compute()
     settings = {"method": "passage_embed", "batch_size": batch_size, "batching": BATCHING}
-    return embedding_cache.cached(model, texts, settings, compute)
+    return embedding_cache.cached_unless_off(model, texts, settings, compute, cache)

@@ -282,3 +282,14 @@ def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[], li
         return _split(rows, lengths)
     finally:
         lock.release()
+
+
+def cached_unless_off(model, texts: Sequence[str], settings: dict, compute: Callable[[], list[np.ndarray]],
+                      cache: bool | None = None) -> list[np.ndarray]:
+    """:func:`cached`, unless the cache is off: ``cache=None`` follows :data:`CACHE_VARIABLE`,
+    ``False`` computes afresh and stores nothing, ``True`` uses the cache whatever the environment
+    says. The one switch every cached helper (embeddings, cross-encoder logits, MUVERA encodings,
+    pooled passages) goes through."""
+    if not (cache_enabled() if cache is None else cache):
+        return compute()
+    return cached(model, texts, settings, compute)

@@ -10,6 +10,7 @@ smaller passage id, so rankings are reproducible).
 ``index.maxsim(q, limit)``   MaxSim of the ColBERT token vectors, over every passage or,
                              with ``candidates=``, only over another ranking's passages
 ``rrf(a, b, limit)``         reciprocal rank fusion of several rankings, as Qdrant fuses
+``index.hybrid(q, limit)``   ``rrf`` of the BM25 and dense top ``limit``
 ``index.rerank(q, ranking)``  the cross-encoder's logits for the candidates (cached)
 ===========================  ==============================================================
 
@@ -79,12 +80,7 @@ class CorpusIndex:
                              f"and {len(bm25)} BM25 vectors")
         self.texts = list(texts)
         self.dense_vectors = np.asarray(dense, dtype=np.float32)  # (n_passages, dense_dim)
-        self.colbert_vectors = list(colbert)  # one (n_doc_tokens, dim) per passage
-        self.packed = pack_documents(self.colbert_vectors)  # checked once; MaxSim over everything
-        # every token vector in one matrix, passage i at rows starts[i]:starts[i] + lengths[i]
-        self._tokens = np.concatenate(self.colbert_vectors).astype(np.float32, copy=False)
-        self._lengths = np.array([len(m) for m in self.colbert_vectors], dtype=np.int64)
-        self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]])
+        self._set_colbert(colbert)
         self.models = dict(models or {})
         # BM25 as an inverted index: term -> (passage ids, document weights)
         postings: dict[int, tuple[list, list]] = {}
@@ -107,12 +103,16 @@ class CorpusIndex:
             raise ValueError(f"{len(colbert)} ColBERT matrices for {len(self)} passages")
         other = object.__new__(CorpusIndex)
         other.__dict__.update(self.__dict__)
-        other.colbert_vectors = list(colbert)
-        other.packed = pack_documents(other.colbert_vectors)
-        other._tokens = np.concatenate(other.colbert_vectors).astype(np.float32, copy=False)
-        other._lengths = np.array([len(m) for m in other.colbert_vectors], dtype=np.int64)
-        other._starts = np.concatenate([[0], np.cumsum(other._lengths)[:-1]])
+        other._set_colbert(colbert)
         return other
+
+    def _set_colbert(self, colbert: Sequence[np.ndarray]) -> None:
+        self.colbert_vectors = list(colbert)  # one (n_doc_tokens, dim) per passage
+        self.packed = pack_documents(self.colbert_vectors)  # checked once; MaxSim over everything
+        # every token vector in one matrix, passage i at rows starts[i]:starts[i] + lengths[i]
+        self._tokens = np.concatenate(self.colbert_vectors).astype(np.float32, copy=False)
+        self._lengths = np.array([len(m) for m in self.colbert_vectors], dtype=np.int64)
+        self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]])
 
     @classmethod
     def build(cls, texts: Sequence[str], *, dense_model, colbert_model, bm25_model,
@@ -176,6 +176,11 @@ class CorpusIndex:
         scores = docs @ q / np.linalg.norm(docs, axis=1)
         return _top(ids, scores, limit)
 
+    def hybrid(self, query: EmbeddedQuery, limit: int = 10) -> Ranking:
+        """The BM25 and dense top ``limit``, fused by :func:`rrf`: the hybrid first stage of notebooks
+        06 and 07 (Qdrant: two prefetches under ``FusionQuery(fusion=Fusion.RRF)``)."""
+        return rrf(self.bm25(query, limit), self.dense(query, limit), limit=limit)
+
     def maxsim(self, query: EmbeddedQuery, limit: int = 10, candidates=None) -> Ranking:
         """MaxSim of the ColBERT vectors, over every passage or over ``candidates`` (a ranking or ids)."""
         _check_limit(limit)
@@ -224,12 +229,9 @@ def cross_encoder_scores(model, query: str, documents: Sequence[str], *, cache: 
 
     if not documents:
         return np.zeros(0, dtype=np.float32)
-    if embedding_cache.cache_enabled() if cache is None else cache:
-        pairs = [f"{query}\n\x00\n{doc}" for doc in documents]
-        results = embedding_cache.cached(model, pairs, {"method": "rerank", "batch_size": 1}, compute)
-    else:
-        results = compute()
-    return np.concatenate(results)
+    pairs = [f"{query}\n\x00\n{doc}" for doc in documents]
+    return np.concatenate(embedding_cache.cached_unless_off(model, pairs, {"method": "rerank", "batch_size": 1},
+                                                            compute, cache))
 
 
 def rrf(*rankings: Ranking, limit: int = 10, k: int = RRF_K) -> Ranking:
@@ -286,6 +288,4 @@ def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[
         randomness.update(np.ascontiguousarray(simhash.simhash_vectors).tobytes())
     settings = {"method": "muvera.process_document", "dim": muvera.dim, "k_sim": muvera.k_sim,
                 "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest()}
-    if embedding_cache.cache_enabled() if cache is None else cache:
-        return np.stack(embedding_cache.cached(colbert_model, list(texts), settings, compute))
-    return np.stack(compute())
+    return np.stack(embedding_cache.cached_unless_off(colbert_model, list(texts), settings, compute, cache))

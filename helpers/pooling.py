@@ -76,8 +76,6 @@ def pooled_documents(colbert_model, texts, doc_vectors, pool_factor: int, *, cac
 
     if pool_factor == 1:
         return list(doc_vectors)
-    if not (embedding_cache.cache_enabled() if cache is None else cache):
-        return compute()
     settings = {"method": "pool_tokens", "pool_factor": int(pool_factor), "linkage": "ward", "cut": "cut_tree",
                 "colbert": "embed_documents, batch_size 1"}
-    return embedding_cache.cached(colbert_model, texts, settings, compute)
+    return embedding_cache.cached_unless_off(colbert_model, texts, settings, compute, cache)

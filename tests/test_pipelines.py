@@ -113,7 +113,8 @@ def test_rrf_equals_qdrant_clients_fusion():
 
 def test_two_stage_hybrid_pipeline_equals_qdrants_universal_query(index, queries, qdrant):
     for q in queries:
-        ours = index.maxsim(q, 10, candidates=rrf(index.dense(q, 30), index.bm25(q, 30), limit=30))
+        assert index.hybrid(q, 30) == rrf(index.bm25(q, 30), index.dense(q, 30), limit=30)
+        ours = index.maxsim(q, 10, candidates=index.hybrid(q, 30))
         response = qdrant.query_points(
             "corpus",
             prefetch=models.Prefetch(
