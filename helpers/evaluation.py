@@ -12,28 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 METRICS = ("ndcg@10", "recall@10", "mrr@10")
 
 
-@lru_cache(maxsize=32)
-def _qrels(judged: tuple):
-    """ranx's Qrels for ``((query_id, ((passage_id, grade), ...)), ...)``: built once per query set
-    (building one from 3,741 judgements takes ranx about half a second)."""
-    from ranx import Qrels
-
-    return Qrels({qid: {str(pid): grade for pid, grade in judgements} for qid, judgements in judged})
-
-
-def _ranx_objects(run: Mapping[str, Mapping[int, float]], queries: Sequence):
-    from ranx import Run
-
+def _checked(run: Mapping[str, Mapping[int, float]], queries: Sequence) -> None:
     if not run:
         raise ValueError("the run is empty: it scores no query")
-    known = {q.id: q for q in queries}
-    unknown = sorted(set(run) - set(known))
+    known = {q.id for q in queries}
+    unknown = sorted(set(run) - known)
     if unknown:
         raise ValueError(f"the run scores unknown query ids: {', '.join(unknown[:5])}")
-    missing = sorted(set(known) - set(run))
+    missing = sorted(known - set(run))
     if missing:
         raise ValueError(f"the run has no scores for queries: {', '.join(missing[:5])}")
     empty = [qid for qid, scores in run.items() if not scores]
@@ -43,13 +34,55 @@ def _ranx_objects(run: Mapping[str, Mapping[int, float]], queries: Sequence):
 
     n_passages = len(load_passages())
     outside = sorted({pid for scores in run.values() for pid in scores
-                      if not isinstance(pid, (int,)) or not 0 <= pid < n_passages}, key=str)
+                      if not isinstance(pid, (int, np.integer)) or not 0 <= pid < n_passages}, key=str)
     if outside:
         raise ValueError(f"the run scores passages that are not in the corpus (ids 0..{n_passages - 1}): "
                          f"{', '.join(map(repr, outside[:5]))}")
-    qrels = _qrels(tuple((q.id, tuple(sorted(q.judgements.items()))) for q in queries))
-    ranx_run = Run({qid: {str(pid): float(s) for pid, s in scores.items()} for qid, scores in run.items()})
-    return qrels, ranx_run
+
+
+@lru_cache(maxsize=32)
+def _judgement_rows(judged: tuple) -> tuple:
+    """One ``(n_judged, 2)`` array ``[passage_id, grade]`` per query, best grade first (ranx's
+    ideal ranking for nDCG), for ``((query_id, ((passage_id, grade), ...)), ...)``."""
+    rows = []
+    for _, judgements in judged:
+        table = np.array(judgements, dtype=np.float64).reshape(-1, 2)
+        rows.append(table[np.lexsort((table[:, 0], -table[:, 1]))])
+    return tuple(rows)
+
+
+def _ranx_lists(run: Mapping[str, Mapping[int, float]], queries: Sequence):
+    """The judgements and the run as ranx's metric functions take them, in ``queries``' order:
+    numba typed lists of ``(n, 2)`` arrays ``[passage_id, score]``, each sorted best first.
+
+    ranx's ``Qrels`` and ``Run`` classes would do this too, but building them compiles numba
+    typed dictionaries in every new process (about 3 s, every notebook kernel); these lists
+    cost about 0.3 s. Ties in the run are broken by passage id, smallest first.
+    """
+    from numba.typed import List
+
+    _checked(run, queries)
+    judged = _judgement_rows(tuple((q.id, tuple(sorted(q.judgements.items()))) for q in queries))
+    ranked = []
+    for q in queries:
+        ids = np.fromiter(run[q.id].keys(), dtype=np.float64, count=len(run[q.id]))
+        scores = np.fromiter(run[q.id].values(), dtype=np.float64, count=len(run[q.id]))
+        order = np.lexsort((ids, -scores))
+        ranked.append(np.column_stack([ids[order], scores[order]]))
+    return List(judged), List(ranked)
+
+
+def _per_query(run: Mapping[str, Mapping[int, float]], queries: Sequence, metrics: Sequence[str]) -> dict:
+    """``{metric: (n_queries,) array}``, computed by ranx, in ``queries``' order."""
+    from ranx import evaluate
+
+    qrels, ranked = _ranx_lists(run, queries)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's type-safety notes, not about the results
+        # listed twice when alone: ranx 0.3.21's evaluate fails for one metric with return_mean=False
+        asked = list(metrics) * 2 if len(metrics) == 1 else list(metrics)
+        scores = evaluate(qrels, ranked, asked, return_mean=False)
+    return {m: np.asarray(scores[m], dtype=np.float64) for m in metrics}
 
 
 def evaluate_run(run: Mapping[str, Mapping[int, float]], queries: Sequence,
@@ -58,20 +91,14 @@ def evaluate_run(run: Mapping[str, Mapping[int, float]], queries: Sequence,
 
     Returns ``{metric: float}``, or with ``per_query`` ``{metric: {query_id: float}}``. Grade 2
     and grade 1 both count as relevant for recall and MRR (ranx's default, relevance level 1);
-    nDCG uses the grades as gains. Raises ``ValueError`` for an empty run, an unknown query id, a
-    query the run does not score, or a passage id outside the corpus.
+    nDCG uses the grades as gains. Passages with equal scores are ranked by passage id. Raises
+    ``ValueError`` for an empty run, an unknown query id, a query the run does not score, or a
+    passage id outside the corpus.
     """
-    from ranx import evaluate
-
-    qrels, ranx_run = _ranx_objects(run, queries)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numba's type-safety notes, not about the results
-        scores = evaluate(qrels, ranx_run, list(metrics), return_mean=not per_query, make_comparable=False)
-    if per_query:  # ranx keeps each query's score, by query id, on the run
-        return {m: {qid: float(v) for qid, v in ranx_run.scores[m].items()} for m in metrics}
-    if len(metrics) == 1:
-        return {metrics[0]: float(scores)}
-    return {m: float(v) for m, v in scores.items()}
+    scores = _per_query(run, queries, metrics)
+    if per_query:
+        return {m: {q.id: float(v) for q, v in zip(queries, scores[m])} for m in metrics}
+    return {m: float(np.mean(scores[m])) for m in metrics}
 
 
 @dataclass(frozen=True)
@@ -90,24 +117,28 @@ class Comparison:
 
 def compare_runs(run_a: Mapping[str, Mapping[int, float]], run_b: Mapping[str, Mapping[int, float]],
                  queries: Sequence, metric: str = "ndcg@10", stat_test: str = "student") -> Comparison:
-    """Is ``run_a`` better than ``run_b`` on ``queries``, beyond chance? (``ranx.compare``)
+    """Is ``run_a`` better than ``run_b`` on ``queries``, beyond chance?
 
-    ``stat_test`` is one of ranx's paired tests: ``"student"`` (paired t-test), ``"fisher"``
-    (randomisation test, 1,000 permutations, seed 42) or ``"tukey"``. Raises ``ValueError`` as
+    ``stat_test``: ``"student"``, the two-sided paired t-test that ``ranx.compare`` runs
+    (``scipy.stats.ttest_rel``); or ``"fisher"``, a paired randomisation test
+    (``scipy.stats.permutation_test``, 9,999 random swaps of the two runs' scores per query, seed
+    0). ranx's own randomisation test is not used: it draws in numba threads whose random streams
+    its seed does not reach, so its p-value changes from call to call. Raises ``ValueError`` as
     ``evaluate_run`` does for either run, and for an unknown test.
     """
-    from ranx import compare
+    from scipy import stats
 
-    if stat_test not in ("student", "fisher", "tukey"):
-        raise ValueError(f"unknown stat_test {stat_test!r}: use 'student', 'fisher' or 'tukey'")
-    qrels, a = _ranx_objects(run_a, queries)
-    _, b = _ranx_objects(run_b, queries)
-    a.name, b.name = "a", "b"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report = compare(qrels, [a, b], metrics=[metric], stat_test=stat_test, max_p=0.05,
-                         make_comparable=False).to_dict()
-    wtl = report["a"]["win_tie_loss"]["b"][metric]
-    return Comparison(metric, float(report["a"]["scores"][metric]), float(report["b"]["scores"][metric]),
-                      int(wtl["W"]), int(wtl["T"]), int(wtl["L"]),
-                      float(report["a"]["comparisons"]["b"][metric]), stat_test)
+    if stat_test not in ("student", "fisher"):
+        raise ValueError(f"unknown stat_test {stat_test!r}: use 'student' or 'fisher'")
+    a = _per_query(run_a, queries, [metric])[metric]
+    b = _per_query(run_b, queries, [metric])[metric]
+    if np.array_equal(a, b):
+        p_value = 1.0  # no difference at all (the t-test would divide by zero)
+    elif stat_test == "student":
+        p_value = stats.ttest_rel(a, b, alternative="two-sided").pvalue
+    else:
+        p_value = stats.permutation_test((a, b), lambda x, y, axis: np.mean(x - y, axis=axis),
+                                         permutation_type="samples", vectorized=True, n_resamples=9_999,
+                                         alternative="two-sided", rng=0).pvalue
+    return Comparison(metric, float(np.mean(a)), float(np.mean(b)), int(np.sum(a > b)), int(np.sum(a == b)),
+                      int(np.sum(a < b)), float(p_value), stat_test)

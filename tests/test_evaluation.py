@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers.evaluation import evaluate_run
+from helpers.evaluation import METRICS, evaluate_run
 from helpers.queries import Query
 
 
@@ -96,6 +96,67 @@ def test_compare_runs_rejects_an_unknown_test_and_bad_runs():
     queries = twenty_queries()
     run = {q.id: {1: 1.0} for q in queries}
     with pytest.raises(ValueError, match="unknown stat_test"):
-        compare_runs(run, run, queries, stat_test="sign")
+        compare_runs(run, run, queries, stat_test="tukey")
     with pytest.raises(ValueError, match="no scores for queries"):
         compare_runs(run, {"q0": {1: 1.0}}, queries)
+
+
+def random_runs(seed, n_queries=30):
+    rng = np.random.default_rng(seed)
+    queries, runs = [], ({}, {})
+    for n in range(n_queries):
+        judged = rng.choice(60, size=10, replace=False)
+        q = query(f"q{n}", {int(p): int(g) for p, g in zip(judged, rng.integers(0, 3, size=10))})
+        queries.append(q)
+        for run in runs:  # distinct scores: ranx's own Run objects and ours then rank alike
+            run[q.id] = {int(p): float(s) for p, s in zip(range(60), rng.permutation(60))}
+    return queries, runs
+
+
+def test_equals_ranx_with_its_own_qrels_and_run_objects():
+    from ranx import Qrels, Run, evaluate
+
+    queries, (run, _) = random_runs(1)
+    qrels = Qrels({q.id: {str(p): g for p, g in q.judgements.items()} for q in queries})
+    ranx_run = Run({qid: {str(p): s for p, s in scores.items()} for qid, scores in run.items()})
+    expected = evaluate(qrels, ranx_run, list(METRICS), return_mean=False)
+    got = evaluate_run(run, queries, per_query=True)
+    for metric in METRICS:
+        ranx_ids = ranx_run.get_query_ids()  # ranx sorts query ids
+        np.testing.assert_allclose([got[metric][qid] for qid in ranx_ids], expected[metric], rtol=1e-12)
+
+
+@pytest.mark.parametrize("stat_test", ["student", "fisher"])
+def test_compare_runs_agrees_with_ranx_compare(stat_test):
+    import numba
+    from ranx import Qrels, Run, compare
+
+    from helpers.evaluation import compare_runs
+
+    queries, (run_a, run_b) = random_runs(2)
+    qrels = Qrels({q.id: {str(p): g for p, g in q.judgements.items()} for q in queries})
+    a, b = (Run({qid: {str(p): s for p, s in scores.items()} for qid, scores in run.items()}, name=name)
+            for run, name in ((run_a, "a"), (run_b, "b")))
+    threads = numba.get_num_threads()
+    report = compare(qrels, [a, b], metrics=["ndcg@10"], stat_test=stat_test, max_p=0.05).to_dict()
+    numba.set_num_threads(threads)  # ranx lowers it for small query sets
+    got = compare_runs(run_a, run_b, queries, stat_test=stat_test)
+    wtl = report["a"]["win_tie_loss"]["b"]["ndcg@10"]
+    assert (got.wins, got.ties, got.losses) == (wtl["W"], wtl["T"], wtl["L"])
+    assert got.mean_a == pytest.approx(report["a"]["scores"]["ndcg@10"], rel=1e-12)
+    ranx_p = report["a"]["comparisons"]["b"]["ndcg@10"]
+    if stat_test == "student":  # the same test on the same numbers
+        assert got.p_value == pytest.approx(ranx_p, rel=1e-9)
+    else:  # both estimate the same p from random swaps; ranx's 1,000 draws vary by about 0.016
+        assert got.p_value == pytest.approx(ranx_p, abs=0.07)
+        assert compare_runs(run_a, run_b, queries, stat_test=stat_test) == got  # ours repeats
+
+
+def test_equal_scores_are_ranked_by_passage_id():
+    q = query("q1", {5: 2})
+    # all tied: passage 5 ranks sixth by id (0-4 first), whatever order the run lists them in
+    listed_up = {p: 1.0 for p in range(12)}
+    listed_down = {p: 1.0 for p in reversed(range(12))}
+    expected = 2 / math.log2(6 + 1) / (2 / math.log2(2))
+    assert evaluate_run({"q1": listed_up}, [q])["ndcg@10"] == pytest.approx(expected)
+    assert evaluate_run({"q1": listed_down}, [q])["ndcg@10"] == pytest.approx(expected)
