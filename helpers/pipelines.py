@@ -140,6 +140,28 @@ class CorpusIndex:
             bm25=dict(zip(sparse.indices.tolist(), sparse.values.tolist())),
         )
 
+    def embed_queries(self, texts: Sequence[str], *, cache: bool | None = None) -> list[EmbeddedQuery]:
+        """:meth:`embed_query` for each text, with the dense and ColBERT vectors kept in the
+        project's embedding cache (keyed by each model's files and the texts), so a second run
+        reads them back. Each text is still embedded on its own, so the vectors equal
+        :meth:`embed_query`'s. ``cache``: as in ``helpers.embed_documents``."""
+        texts = list(texts)
+        for text in texts:
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError("a query text is empty")
+
+        def one_by_one(name: str) -> list[np.ndarray]:
+            model = self.models[name]
+            return embedding_cache.cached_unless_off(
+                model, texts, {"kind": "query_embed", "one text per call": True},
+                lambda: [np.asarray(next(iter(model.query_embed(t))), dtype=np.float32) for t in texts],
+                cache=cache)
+
+        dense, colbert = one_by_one("dense"), one_by_one("colbert")
+        sparse = [next(iter(self.models["bm25"].query_embed(t))) for t in texts]
+        return [EmbeddedQuery(text=t, dense=d, colbert=c, bm25=dict(zip(s.indices.tolist(), s.values.tolist())))
+                for t, d, c, s in zip(texts, dense, colbert, sparse)]
+
     # ------------------------------------------------------------------ stages
 
     def _candidate_ids(self, candidates) -> np.ndarray | None:

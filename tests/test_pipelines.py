@@ -186,3 +186,17 @@ def test_muvera_documents_equal_fastembeds_encoding_and_come_back_from_the_cache
     assert not np.allclose(muvera_documents(index.models["colbert"], texts, vectors, other_seed), first)
     with pytest.raises(ValueError, match="5 texts but 4 ColBERT matrices"):
         muvera_documents(index.models["colbert"], texts, vectors[:4], muvera)
+
+
+def test_embed_queries_equal_embed_query_and_come_back_from_the_cache(index, queries, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path))
+    first = index.embed_queries(QUERIES)
+    assert any(tmp_path.iterdir())  # stored
+    again = index.embed_queries(QUERIES)
+    for one, a, b in zip(queries, first, again, strict=True):
+        for e in (a, b):
+            assert e.text == one.text and e.bm25 == one.bm25
+            np.testing.assert_array_equal(e.dense, one.dense)
+            np.testing.assert_array_equal(e.colbert, one.colbert)
+    with pytest.raises(ValueError, match="a query text is empty"):
+        index.embed_queries(["fine", "  "])
