@@ -7,9 +7,9 @@ from .course import label, setup
 from .edge import edge_points, edge_shard
 from .embedding import embed_documents
 from .evaluation import evaluate_run
-from .maxsim import explain_maxsim, maxsim, maxsim_scores, pack_documents
+from .maxsim import explain_maxsim, maxsim, maxsim_scores, maxsim_scores_batch, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
-from .pipelines import CorpusIndex, rrf, run_pipeline
+from .pipelines import CorpusIndex, rrf, run_from_rankings, run_pipeline
 from .pooling import pool_tokens
 from .plots import plot_contributions, plot_similarity_matrix
 from .queries import load_queries
@@ -26,11 +26,13 @@ __all__ = [
     "evaluate_run",
     "CorpusIndex",
     "rrf",
+    "run_from_rankings",
     "run_pipeline",
     "pool_tokens",
     "table",
     "maxsim",
     "maxsim_scores",
+    "maxsim_scores_batch",
     "explain_maxsim",
     "pack_documents",
     "token_labels",

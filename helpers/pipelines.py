@@ -29,7 +29,7 @@ import numpy as np
 
 from . import embedding_cache
 from .embedding import embed_documents
-from .maxsim import maxsim_scores, pack_documents
+from .maxsim import maxsim_scores, maxsim_scores_batch, pack_documents
 
 #: Qdrant's default constant in reciprocal rank fusion: a passage at 0-based position ``i`` of a
 #: ranking gets ``1 / (i + RRF_K)``.
@@ -220,6 +220,16 @@ class CorpusIndex:
         scores = np.maximum.reduceat(similarities, firsts, axis=0).sum(axis=1)
         return _top(ids, scores, limit)
 
+    def maxsim_all(self, queries: Sequence[EmbeddedQuery], limit: int = 10) -> list[Ranking]:
+        """:meth:`maxsim` over every passage for each of ``queries``, 8 queries per matrix product
+        (``helpers.maxsim_scores_batch``): about half the time of one query at a time, with scores
+        equal up to float32 rounding."""
+        _check_limit(limit)
+        if not queries:
+            return []
+        ids = np.arange(len(self))
+        return [_top(ids, s, limit) for s in maxsim_scores_batch([q.colbert for q in queries], self.packed)]
+
     def rerank(self, query: EmbeddedQuery, candidates, limit: int = 10, *, cache: bool | None = None) -> Ranking:
         """The cross-encoder's logits for ``candidates`` (a ranking or ids), best ``limit`` first.
 
@@ -278,12 +288,20 @@ def run_pipeline(search: Callable, queries: Sequence, embedded: Mapping[str, Emb
     ``search(embedded_query)`` returns a ranking; ``embedded`` maps each query id to its
     :class:`EmbeddedQuery`. Raises ``ValueError`` for a query id with no embedded query.
     """
+    missing = [query.id for query in queries if query.id not in embedded]
+    if missing:
+        raise ValueError(f"query {missing[0]!r} has no embedded query")
+    return run_from_rankings(queries, [search(embedded[query.id]) for query in queries])
+
+
+def run_from_rankings(queries: Sequence, rankings: Sequence[Ranking]) -> dict:
+    """A run ``{query_id: {passage_id: score}}`` from one ranking per query, in ``queries``' order
+    (for example from :meth:`CorpusIndex.maxsim_all`). Raises ``ValueError`` when the counts differ."""
+    if len(rankings) != len(queries):
+        raise ValueError(f"{len(rankings)} rankings for {len(queries)} queries: give one ranking per query")
     run = {}
-    for query in queries:
-        if query.id not in embedded:
-            raise ValueError(f"query {query.id!r} has no embedded query")
-        ranking = search(embedded[query.id])
-        # scores only need to order the passages; ranx breaks ties by id, so make them distinct
+    for query, ranking in zip(queries, rankings):
+        # scores only need to order the passages; make them distinct so that the order is kept exactly
         run[query.id] = {pid: float(len(ranking) - rank) for rank, (pid, _) in enumerate(ranking)}
     return run
 

@@ -11,6 +11,7 @@ from helpers.maxsim import (
     explain_maxsim,
     maxsim,
     maxsim_scores,
+    maxsim_scores_batch,
     pack_documents,
 )
 
@@ -105,6 +106,32 @@ def test_maxsim_scores_match_the_double_loop(n_query, dim, dtype):
         np.testing.assert_allclose(
             maxsim_scores(query, packed), expected, rtol=rtol(dtype), atol=rtol(dtype)
         )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch_size", [1, 3, 8, 50])
+def test_maxsim_scores_batch_equals_one_query_at_a_time(batch_size, dtype):
+    rng = np.random.default_rng(batch_size)
+    queries = [random_matrix(rng, n, 16, dtype) for n in (32, 32, 5, 1, 32, 7, 32)]  # lengths may differ
+    documents = random_documents(rng, 30, 16, dtype)
+    for docs in (documents, pack_documents(documents, block_rows=5)):
+        got = maxsim_scores_batch(queries, docs, batch_size=batch_size)
+        assert got.shape == (len(queries), len(documents)) and got.dtype == dtype
+        for q, row in zip(queries, got):
+            np.testing.assert_allclose(row, maxsim_scores(q, docs), rtol=rtol(dtype), atol=rtol(dtype))
+
+
+@pytest.mark.parametrize("queries, batch_size, message", [
+    ([], 8, "query list is empty"),
+    ([np.ones((2, 4))], 0, "batch_size must be a whole number of at least 1"),
+    ([np.ones((2, 4))], 2.5, "batch_size must be"),
+    ([np.ones((2, 4)), np.ones((2, 3))], 8, "query 1 has dim 3 but the documents have dim 4"),
+    ([np.ones((2, 4)), np.ones(4)], 8, "query 1"),
+    ([np.full((2, 4), np.nan)], 8, "query 0"),
+])
+def test_maxsim_scores_batch_rejects_bad_input(queries, batch_size, message):
+    with pytest.raises(ValueError, match=message):
+        maxsim_scores_batch(queries, [np.ones((3, 4))], batch_size=batch_size)
 
 
 def test_maxsim_scores_agree_with_maxsim_on_one_document_each():

@@ -6,7 +6,7 @@ from qdrant_client import QdrantClient, models
 
 import helpers
 from helpers.corpus import load_passages
-from helpers.pipelines import CorpusIndex, EmbeddedQuery, bm25_idf, rrf, run_pipeline
+from helpers.pipelines import CorpusIndex, EmbeddedQuery, bm25_idf, rrf, run_from_rankings, run_pipeline
 
 N_PASSAGES = 120
 QUERIES = ["how do I compress a file with gzip", "parse command line arguments",
@@ -149,6 +149,23 @@ def test_run_pipeline_gives_ranx_a_run_in_ranking_order(index, queries):
         assert sorted(run[qs.id], key=run[qs.id].get, reverse=True) == ranking
     with pytest.raises(ValueError, match="has no embedded query"):
         run_pipeline(lambda q: index.dense(q, 5), query_set, {})
+
+
+def test_maxsim_all_gives_maxsims_rankings(index, queries):
+    for one, batched in zip(queries, index.maxsim_all(queries, limit=20), strict=True):
+        single = index.maxsim(one, limit=20)
+        assert [pid for pid, _ in batched] == [pid for pid, _ in single]
+        assert [s for _, s in batched] == pytest.approx([s for _, s in single], rel=1e-5)
+    assert index.maxsim_all([]) == []
+
+
+def test_run_from_rankings_keeps_each_rankings_order_and_counts():
+    query_set = helpers.load_queries()[:2]
+    rankings = [[(7, 0.5), (3, 0.5), (9, 0.1)], [(1, 2.0)]]
+    run = run_from_rankings(query_set, rankings)
+    assert [sorted(run[q.id], key=run[q.id].get, reverse=True) for q in query_set] == [[7, 3, 9], [1]]
+    with pytest.raises(ValueError, match="1 rankings for 2 queries"):
+        run_from_rankings(query_set, rankings[:1])
 
 
 @pytest.mark.parametrize("call, message", [
