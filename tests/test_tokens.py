@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from helpers import models
+from helpers.embedding import embed_documents
+from helpers.embedding_cache import cached_unless_off
 from helpers.tokens import token_labels
 
 
@@ -158,11 +160,11 @@ def test_the_corpus_covers_what_it_should(colbert):
 
 
 def test_one_label_per_document_vector(colbert):
-    # Batched, as learners embed documents (padding rows must not count), in batches of
-    # similar lengths: one batch of 200+ texts padded to 512 tokens takes minutes.
-    texts = sorted(CORPUS, key=len)
-    vectors = list(colbert.embed(texts, batch_size=16))
-    for text, matrix in zip(texts, vectors, strict=True):
+    # Batched (padding rows must not count), in batches of similar lengths: one batch of 200+
+    # texts padded to 512 tokens takes minutes. Through the project's embedding cache, as the
+    # notebooks embed: the model runs on the first run only.
+    vectors = embed_documents(colbert, CORPUS, batch_size=16)
+    for text, matrix in zip(CORPUS, vectors, strict=True):
         assert len(token_labels(colbert, text, "document")) == len(matrix), repr(text)
 
 
@@ -173,8 +175,10 @@ def test_batch_padding_does_not_change_the_labels(colbert):
 
 
 def test_one_label_per_query_vector(colbert):
-    for text in CORPUS:
-        matrix = next(colbert.query_embed(text))
+    # one query per call, as a search embeds it; kept in the embedding cache like the documents
+    matrices = cached_unless_off(colbert, CORPUS, {"method": "query_embed", "one text per call": True},
+                                 lambda: [next(colbert.query_embed(text)) for text in CORPUS])
+    for text, matrix in zip(CORPUS, matrices, strict=True):
         labels = token_labels(colbert, text, "query")
         assert len(labels) == len(matrix), repr(text)
         assert len(labels) >= 32
