@@ -9,12 +9,6 @@ import os
 
 os.environ["COURSE_MODELS"] = "offline"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# With several pytest-xdist workers (make test runs 2), each process, and each notebook kernel (it
-# inherits this environment), keeps to one BLAS thread, so that the workers do not fight over the
-# same cores: the warm suite takes about 84 s instead of 90 s on the 2-core development machine,
-# with the same outputs (nbval compares them in full).
-if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 import pytest  # noqa: E402
