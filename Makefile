@@ -53,7 +53,7 @@ outputs: $(READY)     ## maintainers: re-execute the notebooks in place with the
 prefetch: $(READY)    ## download the real models before class and report what is ready offline
 	$(BIN)/python -m helpers prefetch
 
-eval: $(READY)        ## nDCG@10 / recall@10 of dense, ColBERT and cross-encoder rerank on the labelled queries (not a test)
+eval: $(READY)        ## nDCG@10, recall@10, MRR@10 of notebook 06's seven pipelines by split (not a test)
 	$(BIN)/python tools/evaluate.py
 
 benchmark: $(READY)   ## MaxSim speed figures (never part of the tests); installs benchmarks/requirements.txt
