@@ -35,8 +35,10 @@ class FakeModel:
     def __init__(self, folder, weights=b"weights v1", multi=True, dim=8):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "model.onnx").write_bytes(weights)
-        (folder / "tokenizer.json").write_text("{}")
+        for path, data in ((folder / "model.onnx", weights), (folder / "tokenizer.json", b"{}")):
+            # only when different: another process may be hashing these files right now
+            if not path.is_file() or path.read_bytes() != data:
+                path.write_bytes(data)
         self.model = SimpleNamespace(_model_dir=folder, model_description=SimpleNamespace(
             model="fake/model", model_file="model.onnx", additional_files=[]))
         self.model_name = "fake/model"
@@ -192,6 +194,7 @@ def test_two_processes_at_once_compute_once_and_agree(cache, tmp_path):
         result = embed_documents(model, texts)
         np.save(sys.argv[1], np.concatenate(result))
     '''))
+    FakeModel(tmp_path / "shared-model")  # the model files exist before either process starts
     outputs = [tmp_path / f"out{i}.npy" for i in range(2)]
     workers = [subprocess.Popen([sys.executable, str(script), str(out)]) for out in outputs]
     assert [w.wait(timeout=120) for w in workers] == [0, 0]
