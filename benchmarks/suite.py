@@ -2,6 +2,7 @@
 
     python benchmarks/suite.py            # warm: the caches as they are (run twice for "warm")
     python benchmarks/suite.py --cold     # empty stand-in and embedding caches, as on a fresh clone
+    python benchmarks/suite.py --workers 1   # one process, as plain `pytest` (default: 2, as make test)
     python benchmarks/suite.py -- tests/test_embedding.py -o addopts=""   # other pytest arguments
 
 Runs ``python -m pytest`` (the project's addopts: every test and every notebook under nbval) in a
@@ -9,7 +10,8 @@ child process and follows it and every process under it (the nbval kernels) in a
 
 - wall time and pytest's summary line;
 - per notebook: the time pytest spent on its cells (from --durations) and its kernel's peak
-  resident memory (Linux VmHWM, the kernel's own high-water mark: exact, not sampled);
+  resident memory (Linux VmHWM, the kernel's own high-water mark: exact, not sampled); with several
+  workers the kernels start in no fixed order, so their peaks are listed without names;
 - pytest's own peak resident memory (VmHWM);
 - the suite's peak: the largest sum of resident memory over pytest and its children seen at one
   time (sampled every 50 ms; pages shared between processes are counted once per process, so
@@ -88,6 +90,8 @@ def seconds_per_file(output: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cold", action="store_true", help="empty stand-in and embedding caches (fresh clone)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="pytest-xdist worker processes (default 2, as make test; 1: no xdist)")
     parser.add_argument("pytest_args", nargs="*", help="after --: arguments for pytest")
     args = parser.parse_args()
 
@@ -97,7 +101,9 @@ def main() -> int:
         scratch = tempfile.TemporaryDirectory(prefix="suite-cold-")
         env["COURSE_STANDIN_CACHE"] = str(Path(scratch.name) / "standins")
         env["COURSE_EMBEDDING_CACHE"] = str(Path(scratch.name) / "embeddings")
-    command = [sys.executable, "-m", "pytest", "--durations=0", "-p", "no:cacheprovider", *args.pytest_args]
+    workers = ["-n", str(args.workers), "--dist", "loadfile"] if args.workers > 1 else []
+    command = [sys.executable, "-m", "pytest", *workers, "--durations=0", "-p", "no:cacheprovider",
+               *args.pytest_args]
     print("$", " ".join(command), "(cold caches)" if args.cold else "(caches as they are)", flush=True)
 
     start = time.perf_counter()
@@ -124,7 +130,10 @@ def main() -> int:
                      key=lambda p: p["started"])
     times = seconds_per_file(output)
     notebooks = sorted(name for name in times if name.endswith(".ipynb"))
-    if len(notebooks) != len(kernels):  # nbval starts one kernel per notebook, in this order
+    if len(notebooks) != len(kernels) or args.workers > 1:
+        # one process: nbval starts one kernel per notebook, in name order; several: any order
+        for name in notebooks:
+            print(f"  {Path(name).name:45s} {times[name]:6.1f} s")
         notebooks = [f"kernel {i + 1}" for i in range(len(kernels))]
     for name, kernel in zip(notebooks, kernels):
         spent = f"{times[name]:6.1f} s" if name in times else "       "
