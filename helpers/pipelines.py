@@ -129,16 +129,8 @@ class CorpusIndex:
     # ------------------------------------------------------------------ queries
 
     def embed_query(self, text: str) -> EmbeddedQuery:
-        """The query embedded by the index's dense, ColBERT and BM25 models."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("the query text is empty")
-        sparse = next(iter(self.models["bm25"].query_embed(text)))
-        return EmbeddedQuery(
-            text=text,
-            dense=np.asarray(next(iter(self.models["dense"].query_embed(text))), dtype=np.float32),
-            colbert=np.asarray(next(iter(self.models["colbert"].query_embed(text))), dtype=np.float32),
-            bm25=dict(zip(sparse.indices.tolist(), sparse.values.tolist())),
-        )
+        """The query embedded by the index's dense, ColBERT and BM25 models (never cached)."""
+        return self.embed_queries([text], cache=False)[0]
 
     def embed_queries(self, texts: Sequence[str], *, cache: bool | None = None) -> list[EmbeddedQuery]:
         """:meth:`embed_query` for each text, with the dense and ColBERT vectors kept in the
@@ -148,7 +140,7 @@ class CorpusIndex:
         texts = list(texts)
         for text in texts:
             if not isinstance(text, str) or not text.strip():
-                raise ValueError("a query text is empty")
+                raise ValueError(f"the query text is empty: {text!r}")
 
         def one_by_one(name: str) -> list[np.ndarray]:
             model = self.models[name]

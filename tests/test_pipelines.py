@@ -215,5 +215,5 @@ def test_embed_queries_equal_embed_query_and_come_back_from_the_cache(index, que
             assert e.text == one.text and e.bm25 == one.bm25
             np.testing.assert_array_equal(e.dense, one.dense)
             np.testing.assert_array_equal(e.colbert, one.colbert)
-    with pytest.raises(ValueError, match="a query text is empty"):
+    with pytest.raises(ValueError, match="the query text is empty: '  '"):
         index.embed_queries(["fine", "  "])
