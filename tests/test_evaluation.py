@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers.evaluation import METRICS, evaluate_run
-from helpers.queries import Query
+from helpers.queries import Query, qrels
 
 
 def query(qid, judgements):
@@ -117,9 +117,9 @@ def test_equals_ranx_with_its_own_qrels_and_run_objects():
     from ranx import Qrels, Run, evaluate
 
     queries, (run, _) = random_runs(1)
-    qrels = Qrels({q.id: {str(p): g for p, g in q.judgements.items()} for q in queries})
+    judged = Qrels(qrels(queries))  # helpers.queries.qrels: the dict ranx.Qrels takes
     ranx_run = Run({qid: {str(p): s for p, s in scores.items()} for qid, scores in run.items()})
-    expected = evaluate(qrels, ranx_run, list(METRICS), return_mean=False)
+    expected = evaluate(judged, ranx_run, list(METRICS), return_mean=False)
     got = evaluate_run(run, queries, per_query=True)
     for metric in METRICS:
         ranx_ids = ranx_run.get_query_ids()  # ranx sorts query ids
@@ -134,11 +134,11 @@ def test_compare_runs_agrees_with_ranx_compare(stat_test):
     from helpers.evaluation import compare_runs
 
     queries, (run_a, run_b) = random_runs(2)
-    qrels = Qrels({q.id: {str(p): g for p, g in q.judgements.items()} for q in queries})
+    judged = Qrels(qrels(queries))  # helpers.queries.qrels: the dict ranx.Qrels takes
     a, b = (Run({qid: {str(p): s for p, s in scores.items()} for qid, scores in run.items()}, name=name)
             for run, name in ((run_a, "a"), (run_b, "b")))
     threads = numba.get_num_threads()
-    report = compare(qrels, [a, b], metrics=["ndcg@10"], stat_test=stat_test, max_p=0.05).to_dict()
+    report = compare(judged, [a, b], metrics=["ndcg@10"], stat_test=stat_test, max_p=0.05).to_dict()
     numba.set_num_threads(threads)  # ranx lowers it for small query sets
     got = compare_runs(run_a, run_b, queries, stat_test=stat_test)
     wtl = report["a"]["win_tie_loss"]["b"]["ndcg@10"]
