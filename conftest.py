@@ -9,6 +9,8 @@ import os
 
 os.environ["COURSE_MODELS"] = "offline"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# nbval records everything a cell displays, even a progress bar it later removes: no bars in tests
+os.environ["COURSE_PROGRESS"] = "off"
 
 
 import pytest  # noqa: E402

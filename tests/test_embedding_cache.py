@@ -177,20 +177,24 @@ def test_a_damaged_entry_is_recomputed_and_repaired(cache, model, damage):
     same(again, expected)
 
 
-def test_two_processes_at_once_compute_once_and_agree(cache, tmp_path):
+def test_two_processes_at_once_share_the_work_and_agree(cache, tmp_path):
+    """Two kernels embedding the same list at once: each chunk is computed once, by one of them,
+    both get every chunk, and the work is split between them (neither waits idle for the other)."""
     script = tmp_path / "worker.py"
     script.write_text(FAKE_MODEL + textwrap.dedent(f'''
-        import sys, time
+        import os, sys, time
         import numpy as np
         from helpers.embedding import embed_documents
 
         class SlowModel(FakeModel):
             def passage_embed(self, texts, batch_size=1):
-                time.sleep(1.0)  # long enough for the other process to arrive meanwhile
+                time.sleep(0.5)  # long enough for the other process to arrive meanwhile
+                with open(self.log.with_name("pids.log"), "a") as log:
+                    log.write(f"{{os.getpid()}} {{len(texts)}}\\n")
                 yield from super().passage_embed(texts, batch_size)
 
         model = SlowModel({str(tmp_path / "shared-model")!r})
-        texts = {TEXTS!r} * 50
+        texts = [f"passage number {{i}} about {{i % 7}} things" for i in range(200)]
         result = embed_documents(model, texts)
         np.save(sys.argv[1], np.concatenate(result))
     '''))
@@ -198,11 +202,23 @@ def test_two_processes_at_once_compute_once_and_agree(cache, tmp_path):
     outputs = [tmp_path / f"out{i}.npy" for i in range(2)]
     workers = [subprocess.Popen([sys.executable, str(script), str(out)]) for out in outputs]
     assert [w.wait(timeout=120) for w in workers] == [0, 0]
-    calls = (tmp_path / "shared-model" / "calls.log").read_text().splitlines()
-    assert len(calls) == 1, "the second process should have waited and read the first one's entry"
+    calls = [line.split() for line in (tmp_path / "shared-model" / "pids.log").read_text().splitlines()]
+    assert sum(int(n) for _, n in calls) == 200, "every text computed exactly once between the two"
+    assert len({pid for pid, _ in calls}) == 2, "both processes should have computed some chunks"
     np.testing.assert_array_equal(np.load(outputs[0]), np.load(outputs[1]))
-    assert len(entries(cache)) == 1
+    assert len(entries(cache)) == len(range(0, 200, embedding_cache.CHUNK))
     assert not list(cache.glob("*.tmp")) and not list(cache.glob(".*.tmp"))
+
+
+def test_a_list_and_its_prefix_share_chunks(cache, model):
+    texts = [f"text {i} " + "word " * (i % 5) for i in range(3 * embedding_cache.CHUNK + 5)]
+    embed_documents(model, texts)
+    computed = model.calls
+    embed_documents(model, texts[: 2 * embedding_cache.CHUNK])  # whole chunks: all stored
+    assert model.calls == computed
+    embed_documents(model, texts[: embedding_cache.CHUNK + 3])  # one whole chunk and a new partial one
+    assert model.calls == computed + 1
+    assert len(model.log.read_text().splitlines()[-1].split()) == 1 and model.log.read_text().splitlines()[-1] == "3"
 
 
 def test_opt_out_by_argument(cache, model):

