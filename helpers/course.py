@@ -167,6 +167,9 @@ def setup(digits: int = SIGNIFICANT_DIGITS, quiet: bool = False) -> Course:
     display_defaults(digits)
     runtime.limit_onnxruntime_memory()  # memory follows the batch, and goes back (helpers/runtime.py)
     runtime.limit_blas_threads()  # numpy on one thread: no spinning BLAS threads beside ONNX Runtime's
+    noise = runtime.output_noise()
+    if noise:  # maintainers' check for printed noise (make check-noise); never in lessons
+        runtime.add_output_noise(noise)
     course = apply_profile(models.decide_profile())
     if not quiet:
         print(course.banner())

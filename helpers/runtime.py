@@ -88,3 +88,61 @@ def limit_blas_threads(limit: int = 1):
     except ImportError:
         return None
     return threadpool_limits(limits=limit, user_api="blas")
+
+
+#: Maintainers: ``COURSE_NOISE=1e-6 make check-noise`` perturbs every model output by that relative
+#: amount, to find the cells that print digits the CPU decides (see :func:`add_output_noise`).
+NOISE_VARIABLE = "COURSE_NOISE"
+
+
+def output_noise(environ=None) -> float:
+    """The relative noise :data:`NOISE_VARIABLE` asks for; 0.0 when unset. ``ValueError`` when not a number."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    value = (environ.get(NOISE_VARIABLE) or "").strip()
+    if not value:
+        return 0.0
+    try:
+        noise = float(value)
+    except ValueError:
+        raise ValueError(f"{NOISE_VARIABLE}={value!r} is not a number; use e.g. {NOISE_VARIABLE}=1e-6") from None
+    if not 0 <= noise < 0.1:
+        raise ValueError(f"{NOISE_VARIABLE}={value!r}: use a small relative amount such as 1e-6")
+    return noise
+
+
+def add_output_noise(relative: float, seed: int = 0) -> None:
+    """Multiply every float output of every ONNX Runtime session by ``1 + relative * N(0, 1)``.
+
+    A maintainer's test, never for lessons: differences between CPUs are of about 1e-6 (``make
+    check-cpus``), so a cell whose output changes under ``relative=1e-6`` prints digits that another
+    CPU may print differently. The embedding cache serves perturbed copies of what it holds and
+    stores nothing while this is on (``helpers.embedding_cache``).
+    """
+    import numpy as np
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession
+    if getattr(session.run, "_course_noise", None) is not None:
+        session.run._course_noise = relative
+        return
+    original = session.run
+    rng = np.random.default_rng(seed)
+
+    def run(self, *args, **kwargs):
+        outputs = original(self, *args, **kwargs)
+        return [o * (1 + run._course_noise * rng.standard_normal(o.shape)).astype(o.dtype)
+                if isinstance(o, np.ndarray) and o.dtype.kind == "f" else o for o in outputs]
+
+    run._course_noise = relative
+    session.run = run
+
+
+def perturb(arrays, relative: float, seed: int):
+    """``arrays`` (a list of float arrays) each multiplied by ``1 + relative * N(0, 1)``, seeded."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [np.asarray(a) * (1 + relative * rng.standard_normal(np.shape(a))).astype(np.asarray(a).dtype)
+            for a in arrays]

@@ -42,7 +42,7 @@ def test_first_suitable_in_order(fake_bin):
     assert result.returncode == 0 and result.stdout.strip() == str(bin_dir / "python3.14")
 
 
-@pytest.mark.parametrize("version, ok", [("3.11.4", False), ("3.11.5", True), ("3.12.0", True),
+@pytest.mark.parametrize("version, ok", [("3.11.1", False), ("3.11.2", True), ("3.12.0", True),
                                          ("3.14.2", True), ("3.10.12", False), ("3.15.0", False)])
 def test_version_bounds(fake_bin, version, ok):
     bin_dir, add = fake_bin
@@ -53,10 +53,10 @@ def test_version_bounds(fake_bin, version, ok):
 def test_python_variable_is_the_only_candidate(fake_bin):
     bin_dir, add = fake_bin
     add("python3", "3.13.5")
-    chosen = add("mypython", "3.11.2")
+    chosen = add("mypython", "3.11.1")
     result = find(bin_dir, str(chosen))
     assert result.returncode == 1
-    assert f"{chosen}: Python 3.11.2" in result.stderr and "Debian 12" in result.stderr
+    assert f"{chosen}: Python 3.11.1" in result.stderr and "before 3.11.2 is too old" in result.stderr
 
 
 def test_missing_venv_module_is_named(fake_bin):
@@ -71,7 +71,7 @@ def test_none_found_says_how_to_install(fake_bin):
     bin_dir, _ = fake_bin
     result = find(bin_dir)
     assert result.returncode == 1
-    assert "Python 3.11.5 to 3.14" in result.stderr
+    assert "Python 3.11.2 to 3.14" in result.stderr
     assert "sudo apt install python3 python3-venv" in result.stderr
     assert "brew install python@3.13" in result.stderr
 

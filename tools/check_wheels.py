@@ -1,6 +1,6 @@
 """Does every pin in requirements.txt install on each supported Python, on Linux and on macOS?
 
-    python tools/check_wheels.py [requirements.txt ...] [--pythons 3.11.5 3.12 3.13 3.14] [--jobs 4]
+    python tools/check_wheels.py [requirements.txt ...] [--pythons 3.11.2 3.12 3.13 3.14] [--jobs 4]
 
 For each pinned line and each (Python, platform) it asks pip, without installing or downloading
 whole files (``pip install --dry-run --no-deps --only-binary=:all:`` reads the wheel's metadata),
@@ -55,7 +55,7 @@ def has_wheel(pip: list[str], pin: str, python: str, platforms: list[str]) -> tu
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("requirements", nargs="*", type=Path, default=[ROOT / "requirements.txt"])
-    parser.add_argument("--pythons", nargs="+", default=["3.11.5", "3.12", "3.13", "3.14"])
+    parser.add_argument("--pythons", nargs="+", default=["3.11.2", "3.12", "3.13", "3.14"])
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--pip", default=f"{sys.executable} -m pip", help="pip command to ask (pip >= 23)")
     args = parser.parse_args()

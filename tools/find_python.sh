@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prints the Python that `make` builds .venv with: $PYTHON if set, else the first of python3,
-# python3.14, python3.13, python3.12, python3.11 that is 3.11.5 or newer, older than 3.15, and has
+# python3.14, python3.13, python3.12, python3.11 that is 3.11.2 or newer, older than 3.15, and has
 # the venv module (with ensurepip, which Debian and Ubuntu ship apart, in python3-venv).
 # When there is none, says what the course needs and how to install it, and exits 1.
 if [ -n "${PYTHON:-}" ]; then
@@ -30,7 +30,7 @@ print("%d %d %d" % sys.version_info[:3], "venv" if u.find_spec("venv") and u.fin
         continue
     fi
     version=$1.$2.$3
-    if [ "$1" -ne 3 ] || [ "$2" -lt 11 ] || [ "$2" -ge 15 ] || { [ "$2" -eq 11 ] && [ "$3" -lt 5 ]; }; then
+    if [ "$1" -ne 3 ] || [ "$2" -lt 11 ] || [ "$2" -ge 15 ] || { [ "$2" -eq 11 ] && [ "$3" -lt 2 ]; }; then
         rejected="$rejected
   $path: Python $version"
         [ "$1.$2" = 3.11 ] && old311=yes
@@ -47,7 +47,7 @@ print("%d %d %d" % sys.version_info[:3], "venv" if u.find_spec("venv") and u.fin
 done
 
 {
-    echo "No suitable Python found. The course needs Python 3.11.5 to 3.14 with its venv module."
+    echo "No suitable Python found. The course needs Python 3.11.2 to 3.14 with its venv module."
     if [ -n "$rejected" ]; then
         echo "Tried:$rejected"
     fi
@@ -59,8 +59,8 @@ done
         echo "  macOS:         brew install python@3.13"
     fi
     if [ -n "${old311:-}" ]; then
-        echo "(3.11 before 3.11.5 is too old for the pinned packages. Debian 12's python3 is 3.11.2 and it has"
-        echo " no newer one: install Python 3.12 or 3.13 another way, e.g. pyenv or uv, and name it with PYTHON=)"
+        echo "(3.11 before 3.11.2 is too old for the pinned packages: install Python 3.12 or 3.13, e.g. with"
+        echo " your system's packages, pyenv or uv, and name it with PYTHON=)"
     fi
     echo "or name one: make lab PYTHON=/path/to/python3.13"
 } >&2

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command on a second Python: a fresh Debian 13 (trixie, python3 3.13) in a chroot.
+# The README's test command on a Debian release's own python3, in a chroot:
 #
-#   sudo tools/check_debian13.sh          (or: sudo make check-debian13)
+#   sudo tools/check_debian.sh 13     (or: sudo make check-debian13)   Debian 13 trixie, python3 3.13
+#   sudo tools/check_debian.sh 12     (or: sudo make check-debian12)   Debian 12 bookworm, python3 3.11.2
 #
-# Builds a minimal Debian 13 root filesystem with debootstrap (once; cached in $CHECK_ROOT, default
-# /var/tmp/late-interaction-debian13), with only what the README asks for: python3, python3-venv,
+# Builds a minimal root filesystem of that release with debootstrap (once; cached in $CHECK_ROOT,
+# default /var/tmp/late-interaction-debian<N>), with only what the README asks for: python3, python3-venv,
 # make, git. Each run copies a clean clone of this repository's HEAD into it (uncommitted changes are
 # not tested) and runs `make test` there as an unprivileged user, then prints the Python used and
 # pytest's summary. Needs root, debootstrap (`apt-get install debootstrap`) and a Debian mirror
@@ -12,8 +13,14 @@
 # Delete $CHECK_ROOT to start from a fresh root filesystem (and an empty pip cache).
 set -euo pipefail
 
+release=${1:-13}
+case $release in
+    12) codename=bookworm ;;
+    13) codename=trixie ;;
+    *) printf 'check-debian: usage: %s 12|13 (the Debian release)\n' "$0" >&2; exit 2 ;;
+esac
 repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-cache=${CHECK_ROOT:-/var/tmp/late-interaction-debian13}
+cache=${CHECK_ROOT:-/var/tmp/late-interaction-debian$release}
 root=$cache/rootfs
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=python3,python3-venv,make,git
@@ -21,7 +28,7 @@ user=learner
 log=$cache/last-run.log
 start=$SECONDS
 
-say() { printf 'check-debian13: %s\n' "$*"; }
+say() { printf 'check-debian%s: %s\n' "$release" "$*"; }
 [ "$(id -u)" = 0 ] || { say "needs root (debootstrap, chroot, mounts): sudo $0"; exit 2; }
 command -v debootstrap >/dev/null || { say "needs debootstrap: apt-get install debootstrap"; exit 2; }
 
@@ -51,10 +58,10 @@ mount_in_root() {  # mount_in_root TARGET MOUNT-ARGS...
 }
 
 if [ ! -e "$cache/rootfs.ready" ]; then
-    say "building a Debian 13 root filesystem in $root (once, a few minutes)"
+    say "building a Debian $release ($codename) root filesystem in $root (once, a few minutes)"
     rm -rf "$root"
     mkdir -p "$cache"
-    debootstrap --variant=minbase --include="$packages" trixie "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 \
+    debootstrap --variant=minbase --include="$packages" "$codename" "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 \
         || { tail -n 20 "$cache/debootstrap.log"; say "debootstrap failed (log: $cache/debootstrap.log)"; exit 1; }
     chroot "$root" useradd --create-home --shell /bin/bash "$user"
     touch "$cache/rootfs.ready"
