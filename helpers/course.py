@@ -169,7 +169,7 @@ def setup(digits: int = SIGNIFICANT_DIGITS, quiet: bool = False) -> Course:
     runtime.limit_blas_threads()  # numpy on one thread: no spinning BLAS threads beside ONNX Runtime's
     noise = runtime.output_noise()
     if noise:  # maintainers' check for printed noise (make check-noise); never in lessons
-        runtime.add_output_noise(noise)
+        runtime.add_output_noise(noise, runtime.noise_seed())
     course = apply_profile(models.decide_profile())
     if not quiet:
         print(course.banner())

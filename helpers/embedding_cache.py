@@ -293,7 +293,7 @@ def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[list[
             fill(chunk, compute(list(chunk)))
         return results
 
-    from .runtime import output_noise, perturb
+    from .runtime import noise_seed, output_noise, perturb
 
     noise = output_noise()
     if noise and identity is not None and texts:  # make check-noise: stored results, perturbed; store nothing
@@ -304,7 +304,7 @@ def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[list[
                     stored = _read(cache_dir() if folder is None else Path(folder), key)
                 except (ValueError, KeyError, TypeError):
                     stored = None
-                values = compute(list(chunk)) if stored is None else perturb(stored, noise, int(key[:8], 16))
+                values = compute(list(chunk)) if stored is None else perturb(stored, noise, int(key[:8], 16) + noise_seed())
                 fill(chunk, values)
             return results
 

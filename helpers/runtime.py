@@ -93,6 +93,14 @@ def limit_blas_threads(limit: int = 1):
 #: Maintainers: ``COURSE_NOISE=1e-6 make check-noise`` perturbs every model output by that relative
 #: amount, to find the cells that print digits the CPU decides (see :func:`add_output_noise`).
 NOISE_VARIABLE = "COURSE_NOISE"
+#: The noise's random seed (default 0): run ``make check-noise`` with a few seeds.
+NOISE_SEED_VARIABLE = "COURSE_NOISE_SEED"
+
+
+def noise_seed() -> int:
+    import os
+
+    return int(os.environ.get(NOISE_SEED_VARIABLE) or 0)
 
 
 def output_noise(environ=None) -> float:

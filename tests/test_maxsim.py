@@ -367,3 +367,20 @@ def test_empty_documents_are_rejected_not_scored():
 def test_one_matrix_passed_as_the_document_list():
     with pytest.raises(ValueError, match="list of .* matrices.*maxsim\\(\\)"):
         maxsim_scores(GOOD, np.ones((5, 4)))
+
+
+def test_explain_maxsim_gives_a_near_tie_to_the_earlier_document_row():
+    from helpers.maxsim import TIE_TOLERANCE
+
+    query = np.array([[1.0, 0.0]], dtype=np.float32)
+    base = np.array([[0.0, 1.0], [0.9, 0.1], [0.9, 0.1], [0.2, 0.9]], dtype=np.float32)
+    for later_by in (0.0, TIE_TOLERANCE / 4, -TIE_TOLERANCE / 4):  # row 2 equal, a hair better, a hair worse
+        doc = base.copy()
+        doc[2, 0] += later_by
+        explanation = explain_maxsim(query, doc)
+        assert explanation.best_doc_rows.tolist() == [1]
+        assert explanation.contributions[0] == pytest.approx(max(0.9, 0.9 + later_by))
+        assert explanation.score == pytest.approx(maxsim(query, doc))
+    doc = base.copy()
+    doc[2, 0] += 10 * TIE_TOLERANCE  # clearly better: the later row wins
+    assert explain_maxsim(query, doc).best_doc_rows.tolist() == [2]
