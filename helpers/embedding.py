@@ -3,15 +3,14 @@
 ``embed_documents(model, texts)`` is ``model.passage_embed(texts)`` with two changes:
 
 - **batching.** By default every text is its own batch (``batch_size=1``). fastembed pads every
-  text in a batch to the batch's longest, and the offline weights are int8 models that quantize
-  each layer's input with one scale per batch (``DynamicQuantizeLinear``), so a passage's vectors
-  depend on which other passages share its batch: between batches of 8 and of 32, the same
-  passage's ColBERT token vectors differed by a cosine as low as 0.82. One text per batch gives
-  each passage the vectors of that passage alone, wherever it is embedded. It costs no time and
-  saves memory: 1,000 corpus passages through both models took 32-47 s on 2 cores with a 0.4 GB
-  peak, against 37-43 s and 1.6 GB (kept after the run, in ONNX Runtime's arena) in batches of 32.
-  With a larger ``batch_size`` the texts are fed in order of length, so that little is padded,
-  and the results are put back in the caller's order.
+  text in a batch to the batch's longest; one text per batch was the fastest setting here and the
+  smallest in memory (200 corpus passages through the offline ColBERT graph on 2 cores: 8.9 s one
+  at a time, 10.5 s in batches of 4, 18.4 s in batches of 16, 40 s in batches of 64; the vectors
+  were identical). It also keeps a passage's vectors independent of its neighbours for models that
+  quantize each batch together: the Hub's int8 bge-small does, and the offline graphs did before
+  they ran in float32 (between batches of 8 and 32 a passage's ColBERT vectors differed by a
+  cosine as low as 0.82). With a larger ``batch_size`` the texts of each cache chunk are fed in
+  order of length, so that little is padded, and the results are put back in the caller's order.
 - **caching.** The results are stored in the project's embedding cache
   (:mod:`helpers.embedding_cache`) and read back by every later call with the same model file,
   texts and batch size: notebooks 04 and 05 and the tests embed the corpus once between them.

@@ -52,6 +52,19 @@ def limit_onnxruntime_memory() -> bool:
 
     setattr(select_with_arena_off, _MARK, True)
     OnnxModel._select_exposed_session_options = classmethod(select_with_arena_off)
+    add = OnnxModel.__dict__.get("add_extra_session_options")
+    if isinstance(add, classmethod):
+        add_options = add.__func__
+
+        @functools.wraps(add_options)
+        def add_without_spinning(cls, session_options, extra_options):
+            add_options(cls, session_options, extra_options)
+            # idle ONNX Runtime threads sleep instead of spinning: with two kernels (or two test
+            # workers) on two cores, spinning threads took the CPU from the other one's work.
+            # Same kernels, same results; only how waiting threads wait.
+            session_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+
+        OnnxModel.add_extra_session_options = classmethod(add_without_spinning)
     return True
 
 
