@@ -9,7 +9,11 @@ What a result is stored under (the *key*, a SHA-256 of all of these):
 - the model: its name, its fastembed class, the SHA-256 of the ONNX file fastembed actually
   loaded and of the tokenizer files next to it (so the offline stand-ins and the real models, or
   two versions of either, never share an entry), the session's execution providers, and the
-  fastembed and onnxruntime versions;
+  fastembed, onnxruntime and numpy versions. The thread count is not part of it, nor the CPU for
+  float graphs: they change results by about 1e-6 (``make check-cpus``), below what any notebook
+  prints. For a graph with integer matrix products (``MatMulInteger``: the Hub's int8 bge-small)
+  the CPU's instruction sets are part of it, because ONNX Runtime's integer kernels for AVX2,
+  AVX-512 VNNI and ARM give visibly different results;
 - every setting that can change the output (here: the batch size and the batching order);
 - the texts, in order (a SHA-256 over each text's UTF-8 bytes and length).
 
@@ -17,12 +21,17 @@ Where: ``.cache/embeddings/`` in the project (``~/.cache/late-interaction-course
 when the helpers are installed elsewhere), or the folder named by ``COURSE_EMBEDDING_CACHE``;
 ``COURSE_EMBEDDING_CACHE=off`` turns the cache off. Never the learner's fastembed cache.
 
-Each entry is two files: ``<key>.npy`` (all result rows, concatenated) and ``<key>.json`` (the
-manifest: row counts per text, shape, dtype, the data file's size and SHA-256, and what the key
-was made of, for people). Both are written to a temporary file and moved into place, data first;
-a per-key file lock serialises readers and writers, so two kernels embedding the same list at
-once compute it once. An entry whose data does not match its manifest (truncated, damaged,
-missing) is recomputed and rewritten, with a warning, never trusted.
+A list is stored in chunks of :data:`CHUNK` consecutive texts, one entry each, keyed by that
+chunk's texts: notebook 04's first 1,000 passages and notebook 06's 2,458 share their first 31
+chunks. Each entry is two files: ``<key>.npy`` (the chunk's result rows, concatenated) and
+``<key>.json`` (the manifest: row counts per text, shape, dtype, the data file's size and SHA-256,
+and what the key was made of, for people). Both are written to a temporary file and moved into
+place, data first. Each chunk has its own file lock: a process that finds a chunk locked (another
+kernel is computing it) goes on to the next chunk and comes back to read it at the end, so two
+kernels (or the two test workers) embedding the same list at once split the work and compute
+each chunk once. An entry whose data does not match its manifest (truncated, damaged, missing) is
+recomputed and rewritten, with a warning, never trusted. Long computations show a progress bar
+(:mod:`helpers.progress`).
 """
 
 from __future__ import annotations
@@ -117,7 +126,8 @@ def model_identity(model) -> dict | None:
             files[name] = file_sha256(model_dir / name)
     session = getattr(inner, "model", None)
     providers = session.get_providers() if hasattr(session, "get_providers") else None
-    return {
+    cpu = {"cpu": cpu_kernels()} if integer_graph(model_dir / model_file) else {}
+    return {**cpu,
         "model": getattr(model, "model_name", None) or getattr(description, "model", None),
         "class": f"{type(inner).__module__}.{type(inner).__qualname__}",
         "files": files,
@@ -126,6 +136,37 @@ def model_identity(model) -> dict | None:
         "onnxruntime": _version("onnxruntime"),
         "numpy": _version("numpy"),  # fastembed's post-processing (normalising, MUVERA) runs in numpy
     }
+
+
+_INTEGER_GRAPHS: dict[str, bool] = {}
+
+
+def integer_graph(path: Path) -> bool:
+    """True when the ONNX file multiplies integers (``MatMulInteger``, ``QLinearMatMul``,
+    ``DynamicQuantizeMatMul``): results that depend on the CPU's integer instructions."""
+    digest = file_sha256(path)
+    if digest not in _INTEGER_GRAPHS:
+        data = Path(path).read_bytes()
+        _INTEGER_GRAPHS[digest] = any(op in data for op in (b"MatMulInteger", b"QLinearMatMul",
+                                                             b"DynamicQuantizeMatMul"))
+    return _INTEGER_GRAPHS[digest]
+
+
+def cpu_kernels() -> str:
+    """The machine type and the instruction sets ONNX Runtime's integer kernels choose between."""
+    import platform
+
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.lower().startswith(("flags", "features")):
+                    flags.update(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "sve")
+    return " ".join([platform.machine(), platform.system(), *[f for f in wanted if f in flags]])
 
 
 def _version(package: str) -> str | None:

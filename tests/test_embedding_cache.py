@@ -272,3 +272,16 @@ def test_texts_hash_separates_boundaries():
     assert embedding_cache.texts_sha256(["ab", "c"]) != embedding_cache.texts_sha256(["a", "bc"])
     assert embedding_cache.texts_sha256([]) != embedding_cache.texts_sha256([""])
 
+
+
+def test_integer_graphs_are_keyed_by_the_cpu_and_float_graphs_are_not(cache, tmp_path, monkeypatch):
+    integer = FakeModel(tmp_path / "int8", weights=b"...MatMulInteger...")
+    floating = FakeModel(tmp_path / "fp32", weights=b"...MatMul...")
+    assert "cpu" in embedding_cache.model_identity(integer)
+    assert "cpu" not in embedding_cache.model_identity(floating)
+    embed_documents(integer, TEXTS)
+    embed_documents(floating, TEXTS)
+    monkeypatch.setattr(embedding_cache, "cpu_kernels", lambda: "another CPU")
+    embed_documents(integer, TEXTS)  # another CPU: computed again
+    embed_documents(floating, TEXTS)  # read back
+    assert (integer.calls, floating.calls) == (2, 1)
