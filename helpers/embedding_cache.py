@@ -285,11 +285,14 @@ CHUNK = 32
 
 
 def _chunks(n: int, size: int = CHUNK) -> list[range]:
+    if size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {size}")
     return [range(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[list[int]], list[np.ndarray]],
-           folder: Path | None = None, *, description: str | None = None) -> list[np.ndarray]:
+           folder: Path | None = None, *, description: str | None = None,
+           chunk_size: int = CHUNK) -> list[np.ndarray]:
     """``compute``'s results for ``model`` on ``texts``, from the cache where stored, else stored.
 
     ``compute(positions)`` returns the results for ``texts[i]``, ``i`` in ``positions`` (a list of
@@ -297,7 +300,9 @@ def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[list[
     that changes the output (JSON-serialisable). The texts are stored in chunks of
     :data:`CHUNK`, each its own entry under its own lock: a process that finds a chunk being
     computed by another moves on to the next chunk and reads the skipped one at the end, so two
-    kernels embedding the corpus at once each compute half of it. Models that cannot be
+    kernels embedding the corpus at once each compute half of it. ``chunk_size=1`` stores every
+    text on its own: for results that many different lists share (a cross-encoder's
+    (query, passage) pairs appear in several pipelines' candidate lists, in other orders). Models that cannot be
     identified are computed without the cache. A progress bar (``helpers.progress``) shows
     when computing takes more than a moment; ``description`` names the work in it.
     """
@@ -305,7 +310,7 @@ def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[list[
 
     texts = list(texts)
     identity = model_identity(model)
-    chunks = _chunks(len(texts))
+    chunks = _chunks(len(texts), chunk_size)
     results: list = [None] * len(texts)
     label = description or str(settings.get("method") or settings.get("kind") or "computing")
     if identity is not None and identity.get("model"):
@@ -411,11 +416,12 @@ def _read_or_compute(folder: Path, key: str, chunk: range, compute, about: dict,
 
 
 def cached_unless_off(model, texts: Sequence[str], settings: dict, compute: Callable[[list[int]], list[np.ndarray]],
-                      cache: bool | None = None, *, description: str | None = None) -> list[np.ndarray]:
+                      cache: bool | None = None, *, description: str | None = None,
+                      chunk_size: int = CHUNK) -> list[np.ndarray]:
     """:func:`cached`, unless the cache is off: ``cache=None`` follows :data:`CACHE_VARIABLE`,
     ``False`` computes afresh and stores nothing, ``True`` uses the cache whatever the environment
     says. The one switch every cached helper (embeddings, cross-encoder logits, MUVERA encodings,
     pooled passages) goes through. ``compute(positions)`` as in :func:`cached`."""
     if not (cache_enabled() if cache is None else cache):
-        return cached(None, texts, settings, compute, description=description)
-    return cached(model, texts, settings, compute, description=description)
+        return cached(None, texts, settings, compute, description=description, chunk_size=chunk_size)
+    return cached(model, texts, settings, compute, description=description, chunk_size=chunk_size)

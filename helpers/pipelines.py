@@ -258,7 +258,7 @@ def cross_encoder_scores(model, query: str, documents: Sequence[str], *, cache: 
     pairs = [f"{query}\n\x00\n{doc}" for doc in documents]
     return np.concatenate(embedding_cache.cached_unless_off(
         model, pairs, {"method": "rerank", "batch_size": 1}, compute, cache,
-        description=f"Cross-encoder, {len(pairs):,} pairs"))
+        description=f"Cross-encoder, {len(pairs):,} pairs", chunk_size=1))  # one entry per pair: pipelines share pairs
 
 
 def rrf(*rankings: Ranking, limit: int = 10, k: int = RRF_K) -> Ranking:

@@ -285,3 +285,24 @@ def test_integer_graphs_are_keyed_by_the_cpu_and_float_graphs_are_not(cache, tmp
     embed_documents(integer, TEXTS)  # another CPU: computed again
     embed_documents(floating, TEXTS)  # read back
     assert (integer.calls, floating.calls) == (2, 1)
+
+
+def test_chunks_of_one_share_texts_across_lists_in_any_order(cache, model):
+    def compute(positions, texts):
+        return [np.full(2, float(len(texts[i])), dtype=np.float32) for i in positions]
+
+    first = ["a b", "c", "d e f"]
+    second = ["d e f", "g", "a b"]  # two texts in common, in another order
+    calls = []
+
+    def run(texts):
+        return embedding_cache.cached(model, texts, {"method": "test"},
+                                      lambda positions: calls.append(len(positions)) or compute(positions, texts),
+                                      chunk_size=1)
+
+    run(first)
+    again = run(second)
+    assert calls == [1, 1, 1, 1]  # three texts, then only "g"
+    assert [float(v[0]) for v in again] == [5.0, 1.0, 3.0]
+    with pytest.raises(ValueError, match="chunk_size"):
+        embedding_cache.cached(model, first, {"method": "test"}, lambda p: [], chunk_size=0)
