@@ -343,18 +343,16 @@ def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[list[
 
     noise = output_noise()
     if noise and identity is not None and texts:  # make check-noise: stored results, perturbed; store nothing
-        def compute_all() -> list:  # noqa: F811
-            for chunk in chunks:
-                key = entry_key(identity, settings, texts[chunk.start:chunk.stop])
-                try:
-                    stored = _read(cache_dir() if folder is None else Path(folder), key)
-                except (ValueError, KeyError, TypeError):
-                    stored = None
-                values = compute(list(chunk)) if stored is None else perturb(stored, noise, int(key[:8], 16) + noise_seed())
-                fill(chunk, values)
-            return results
-
-        return compute_all()
+        where = cache_dir() if folder is None else Path(folder)
+        for chunk in chunks:
+            key = entry_key(identity, settings, texts[chunk.start:chunk.stop])
+            try:
+                stored = _read(where, key)
+            except (ValueError, KeyError, TypeError):
+                stored = None
+            fill(chunk, compute(list(chunk)) if stored is None
+                 else perturb(stored, noise, int(key[:8], 16) + noise_seed()))
+        return results
     try:
         if identity is None or not texts:
             return compute_all()

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 #: How many labelled queries (the first, by id) and how many passages in the fixed set.
 N_QUERIES = 5
 N_PASSAGES = 300
-#: Cross-encoder candidates per labelled query (from this environment's dense ranking), and top-k.
+#: Cross-encoder candidates per labelled query (the top of this environment's dense ranking), and top-k.
 N_CANDIDATES = 30
 TOP_K = 10
 POOL_FACTORS = (2, 4)
@@ -89,19 +89,30 @@ def import_helpers():
                                  maxsim=maxsim, models=models, pooling=pooling, queries=queries)
 
 
-def fixed_texts(h):
-    """The labelled queries and the fixed passage set (ids ascending); the same in every environment."""
+def fixed_texts(h, n_passages: int):
+    """The labelled queries and ``n_passages`` passages (ids ascending), the same in every environment.
+
+    The passages are taken in a fixed order of priority: the judged passages of the labelled
+    queries, one query at a time in turn (each query's best graded first, then by id), then evenly
+    spaced other passages of the corpus. So a smaller set (the emulated runs') is the start of that
+    order: it still holds the best judged passages of every query, and its passages are also in
+    every larger set.
+    """
     labelled = sorted(h.queries.load_queries(), key=lambda q: q.id)[:N_QUERIES]
     passages = h.corpus.load_passages()
-    judged = sorted({pid for q in labelled for pid in q.judgements})
-    chosen = set(judged)
-    others = [p.id for p in passages if p.id not in chosen]
-    missing = max(0, N_PASSAGES - len(chosen))
-    if missing:
-        step = len(others) / missing
-        chosen.update(others[int(i * step)] for i in range(missing))
+    per_query = [sorted(q.judgements, key=lambda pid: (-q.judgements[pid], pid)) for q in labelled]
+    priority: dict[int, None] = {}  # an ordered set
+    for rank in range(max(map(len, per_query))):
+        for judged in per_query:
+            if rank < len(judged):
+                priority.setdefault(judged[rank])
+    others = [p.id for p in passages if p.id not in priority]
+    missing = max(0, N_PASSAGES - len(priority))
+    step = len(others) / max(missing, 1)
+    for i in range(missing):
+        priority.setdefault(others[int(i * step)])
     by_id = {p.id: p.text for p in passages}
-    ids = sorted(chosen)
+    ids = sorted(list(priority)[:n_passages])
     return labelled, ids, [by_id[i] for i in ids]
 
 
@@ -120,7 +131,7 @@ def ragged(matrices):
     return np.concatenate(matrices).astype(np.float32), np.array([len(m) for m in matrices])
 
 
-def probe(out: Path, threads: int | None) -> None:
+def probe(out: Path, threads: int | None, n_passages: int, n_candidates: int) -> None:
     import numpy as np
 
     stages: dict[str, float] = {}
@@ -145,7 +156,7 @@ def probe(out: Path, threads: int | None) -> None:
     cross = TextCrossEncoder(h.models.CROSS_ENCODER_MODEL, **options)
     stage("imports, setup and model loading")
 
-    labelled, ids, texts = fixed_texts(h)
+    labelled, ids, texts = fixed_texts(h, n_passages)
     example_docs = list(h.examples.SEED_DOCUMENTS) + list(h.examples.POOL_DOCUMENTS.values())
     query_texts = [q.text for q in labelled] + [h.examples.SEED_QUERY, h.examples.POOL_QUERY]
     say(f"{len(ids)} passages, {len(query_texts)} queries, {len(example_docs)} example documents")
@@ -172,7 +183,7 @@ def probe(out: Path, threads: int | None) -> None:
     saved["dense_scores"], saved["maxsim_scores"] = dense_scores.astype(np.float32), maxsim_scores
     saved["dense_top"] = np.stack([top_k(s, ids, TOP_K) for s in dense_scores])
     saved["maxsim_top"] = np.stack([top_k(s, ids, TOP_K) for s in maxsim_scores])
-    candidates = np.stack([top_k(s, ids, N_CANDIDATES) for s in dense_scores])
+    candidates = np.stack([top_k(s, ids, n_candidates) for s in dense_scores])
     saved["candidates"] = candidates
     stage("rankings")
 
@@ -215,7 +226,7 @@ def probe(out: Path, threads: int | None) -> None:
         "python": platform.python_version(), "machine": platform.machine(), "threads": threads,
         "numpy": np.__version__, "onnxruntime": __import__("onnxruntime").__version__,
         "fastembed": __import__("fastembed").__version__, "standin_version": h.course.standins.STANDIN_VERSION,
-        "profile": course.profile, "cpu_features": cpu_features(), "stages": stages,
+        "profile": course.profile, "passages": n_passages, "candidates": n_candidates, "cpu_features": cpu_features(), "stages": stages,
     }
     saved["meta"] = np.array(json.dumps(meta))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +250,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, help="the .npz file to write")
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: fastembed's)")
+    parser.add_argument("--passages", type=int, default=N_PASSAGES,
+                        help=f"how many passages of the fixed set (default {N_PASSAGES}; fewer for emulated runs)")
+    parser.add_argument("--candidates", type=int, default=N_CANDIDATES,
+                        help=f"cross-encoder candidates per labelled query (default {N_CANDIDATES})")
     parser.add_argument("--hwcaps", action="store_true", help="print the arm64 CPU's feature names and exit")
     args = parser.parse_args()
     if args.hwcaps:
@@ -250,7 +265,7 @@ def main() -> int:
     os.environ["COURSE_EMBEDDING_CACHE"] = "off"
     os.environ.setdefault("COURSE_STANDIN_CACHE", str(REPO / ".cache" / "standins"))
     say(f"probe on {platform.machine()}, Python {platform.python_version()}, threads {args.threads or 'default'}")
-    probe(args.out, args.threads)
+    probe(args.out, args.threads, args.passages, args.candidates)
     return 0
 
 
