@@ -37,6 +37,7 @@ recomputed and rewritten, with a warning, never trusted. Long computations show 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import io
 import json
@@ -169,6 +170,7 @@ def cpu_kernels() -> str:
     return " ".join([platform.machine(), platform.system(), *[f for f in wanted if f in flags]])
 
 
+@functools.lru_cache(maxsize=None)
 def _version(package: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -368,6 +370,13 @@ def cached(model, texts: Sequence[str], settings: dict, compute: Callable[[list[
         skipped = []
         for chunk in chunks:  # first pass: every chunk no other process is computing right now
             key = entry_key(identity, settings, texts[chunk.start:chunk.stop])
+            try:  # a stored entry is read without the lock: entries are complete files, moved into place
+                stored = _read(folder, key)
+            except (ValueError, KeyError, TypeError):
+                stored = None  # damaged or being replaced: the locked path below repairs it, with a warning
+            if stored is not None:
+                fill(chunk, stored)
+                continue
             lock = FileLock(str(folder / f"{key}.lock"))
             try:
                 lock.acquire(timeout=0)
