@@ -160,3 +160,85 @@ def test_equal_scores_are_ranked_by_passage_id():
     expected = 2 / math.log2(6 + 1) / (2 / math.log2(2))
     assert evaluate_run({"q1": listed_up}, [q])["ndcg@10"] == pytest.approx(expected)
     assert evaluate_run({"q1": listed_down}, [q])["ndcg@10"] == pytest.approx(expected)
+
+
+def test_judged_at_k_counts_judged_passages_in_each_top_k():
+    from helpers.evaluation import judged_at_k
+
+    q1 = Query("q1", "one", "question", "dev", False, {1: 2, 2: 0, 3: 1})
+    q2 = Query("q2", "two", "question", "dev", False, {9: 2})
+    run = {"q1": {1: 0.9, 5: 0.8, 2: 0.7, 6: 0.1},  # top 2: 1 (judged), 5 (not)
+           "q2": {7: 0.5, 9: 0.5, 8: 0.4}}  # a tie: 7 before 9 by id; top 2: 7, 9
+    assert judged_at_k(run, [q1, q2], k=2) == pytest.approx((1 / 2 + 1 / 2) / 2)
+    assert judged_at_k(run, [q1, q2], k=1) == pytest.approx((1 + 0) / 2)
+    # a run shorter than k: the missing places count as unjudged
+    assert judged_at_k({"q1": {1: 1.0}, "q2": {9: 1.0}}, [q1, q2], k=4) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        judged_at_k(run, [q1, q2], k=0)
+    with pytest.raises(ValueError, match="no scores for queries: q2"):
+        judged_at_k({"q1": run["q1"]}, [q1, q2])
+
+
+def test_holm_matches_the_step_down_definition():
+    from helpers.evaluation import holm
+
+    # by hand: sorted 0.01, 0.02, 0.04, 0.3 -> 4*0.01, 3*0.02, 2*0.04 and 1*0.3, made non-decreasing
+    np.testing.assert_allclose(holm([0.04, 0.01, 0.3, 0.02]), [0.08, 0.04, 0.3, 0.06])
+    # the running maximum: 3 * 0.02 = 0.06 would fall below 4 * 0.018 = 0.072
+    np.testing.assert_allclose(holm([0.018, 0.02, 0.5, 0.9]), [0.072, 0.072, 1.0, 1.0])
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        p = rng.uniform(0, 1, rng.integers(1, 8)) ** 3
+        m = len(p)
+        order = np.argsort(p)
+        expected = np.empty(m)
+        running = 0.0
+        for i, j in enumerate(order):  # the textbook loop
+            running = max(running, min(1.0, (m - i) * p[j]))
+            expected[j] = running
+        np.testing.assert_allclose(holm(p), expected)
+        assert np.all(holm(p) >= p)
+    for bad in ([], [0.1, 1.5], [float("nan")]):
+        with pytest.raises(ValueError):
+            holm(bad)
+
+
+def _two_runs():
+    queries = [query(f"q{i}", {i: 2}) for i in range(12)]
+    good = {q.id: {int(q.id[1:]): 1.0, 99: 0.5} for q in queries}  # the answer first
+    bad = {q.id: {99: 1.0, 98: 0.9 * (int(q.id[1:]) % 2), int(q.id[1:]): 0.5}
+           for q in queries}  # the answer second (even ids) or third (odd ids)
+    return queries, {"good": good, "bad": bad}
+
+
+def test_describe_comparison_follows_the_data_not_the_argument_order():
+    from helpers.evaluation import compare_runs, describe_comparison
+
+    queries, runs = _two_runs()
+    forward = describe_comparison("good", "bad", compare_runs(runs["good"], runs["bad"], queries))
+    backward = describe_comparison("bad", "good", compare_runs(runs["bad"], runs["good"], queries))
+    assert forward.startswith("good is ahead of bad by 0.435 ndcg@10 (12 wins, 0 ties, 0 losses)")
+    assert backward.startswith("good is ahead of bad by 0.435 ndcg@10 (12 wins, 0 ties, 0 losses)")
+    assert forward.endswith(": significant at 0.05.")
+    same = describe_comparison("good", "good", compare_runs(runs["good"], runs["good"], queries))
+    assert same.startswith("good and good score the same mean ndcg@10 (12 ties)")
+    assert "not significant" in same
+
+
+def test_compare_family_adjusts_with_holm_and_reverses_with_the_data():
+    from helpers.evaluation import compare_family, compare_runs, holm
+
+    queries, runs = _two_runs()
+    runs["also good"] = dict(runs["good"])
+    rows = compare_family(runs, [("good", "bad"), ("also good", "good")], queries)
+    raw = [compare_runs(runs["good"], runs["bad"], queries).p_value, 1.0]
+    np.testing.assert_allclose([r["adjusted_p"] for r in rows], holm(raw))
+    assert [r["significant"] for r in rows] == [True, False]
+    assert "Holm-adjusted" in rows[0]["sentence"] and "within this family" in rows[0]["sentence"]
+    # substituted results that reverse the order: the sentence follows
+    swapped = compare_family({"good": runs["bad"], "bad": runs["good"]}, [("good", "bad")], queries)
+    assert swapped[0]["sentence"].startswith("bad is ahead of good")
+    with pytest.raises(ValueError, match="no run named 'nope'"):
+        compare_family(runs, [("good", "nope")], queries)
+    with pytest.raises(ValueError, match="pairs is empty"):
+        compare_family(runs, [], queries)
