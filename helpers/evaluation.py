@@ -206,11 +206,12 @@ def describe_comparison(name_a: str, name_b: str, c: Comparison, adjusted_p: flo
     else:
         ahead, behind, diff, wins, losses = name_b, name_a, c.mean_b - c.mean_a, c.losses, c.wins
     test = {"student": "paired t-test", "fisher": "randomisation test"}[c.stat_test]
+    metric = {"ndcg@10": "nDCG@10", "mrr@10": "MRR@10"}.get(c.metric, c.metric)
     queries = f" on {n_queries} queries" if n_queries else ""
     if diff == 0:
-        head = f"{name_a} and {name_b} score the same mean {c.metric}{queries} ({c.ties} ties)"
+        head = f"{name_a} and {name_b} score the same mean {metric}{queries} ({c.ties} ties)"
     else:
-        head = (f"{ahead} is ahead of {behind} by {diff:.3f} {c.metric}{queries} "
+        head = (f"{ahead} is ahead of {behind} by {diff:.3f} {metric}{queries} "
                 f"({wins} wins, {c.ties} ties, {losses} losses)")
     decisive = c.p_value if adjusted_p is None else adjusted_p
     verdict = "significant" if decisive <= alpha else "not significant"

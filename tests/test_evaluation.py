@@ -217,11 +217,11 @@ def test_describe_comparison_follows_the_data_not_the_argument_order():
     queries, runs = _two_runs()
     forward = describe_comparison("good", "bad", compare_runs(runs["good"], runs["bad"], queries))
     backward = describe_comparison("bad", "good", compare_runs(runs["bad"], runs["good"], queries))
-    assert forward.startswith("good is ahead of bad by 0.435 ndcg@10 (12 wins, 0 ties, 0 losses)")
-    assert backward.startswith("good is ahead of bad by 0.435 ndcg@10 (12 wins, 0 ties, 0 losses)")
+    assert forward.startswith("good is ahead of bad by 0.435 nDCG@10 (12 wins, 0 ties, 0 losses)")
+    assert backward.startswith("good is ahead of bad by 0.435 nDCG@10 (12 wins, 0 ties, 0 losses)")
     assert forward.endswith(": significant at 0.05.")
     same = describe_comparison("good", "good", compare_runs(runs["good"], runs["good"], queries))
-    assert same.startswith("good and good score the same mean ndcg@10 (12 ties)")
+    assert same.startswith("good and good score the same mean nDCG@10 (12 ties)")
     assert "not significant" in same
 
 
