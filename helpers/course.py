@@ -7,12 +7,11 @@ saying which models produced the outputs below it.
 
 from __future__ import annotations
 
-import logging
 import os
-import warnings
 from dataclasses import dataclass
 
 from . import models, runtime, standins
+from .runtime import quiet_libraries
 
 #: Significant digits shown for floats (model scores are float32: more digits would show
 #: noise that differs between CPUs).
@@ -101,21 +100,6 @@ def _hub_offline_constant(offline: bool) -> None:
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:
         constants.HF_HUB_OFFLINE = offline
-
-
-def quiet_libraries() -> None:
-    """Silence library chatter that is not part of the lesson (version notices, ORT graph notes)."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
-    try:
-        import onnxruntime
-
-        onnxruntime.set_default_logger_severity(3)  # errors only
-    except ImportError:
-        pass
 
 
 def format_float(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:

@@ -226,9 +226,9 @@ def prefetch() -> int:
 
     Returns a process exit code: 0 when every course model is ready to load offline.
     """
-    from . import course
+    from .runtime import quiet_libraries
 
-    course.quiet_libraries()
+    quiet_libraries()
     cache = normal_fastembed_cache()
     hub = check_hub()
     print(f"Hub {hub_endpoint()}: {'reachable' if hub.reachable else 'NOT reachable'} ({hub.reason})")

@@ -21,7 +21,9 @@ created with ``enable_cpu_mem_arena=True`` still gets the arena.
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import warnings
 
 _MARK = "_course_arena_default"
 
@@ -185,3 +187,18 @@ def perturb(arrays, relative: float, seed: int):
     rng = np.random.default_rng(seed)
     return [np.asarray(a) * (1 + relative * rng.standard_normal(np.shape(a))).astype(np.asarray(a).dtype)
             for a in arrays]
+
+
+def quiet_libraries() -> None:
+    """Silence library chatter that is not part of the lesson (version notices, ORT graph notes)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    try:
+        import onnxruntime
+
+        onnxruntime.set_default_logger_severity(3)  # errors only
+    except ImportError:
+        pass
