@@ -9,7 +9,7 @@ from .embedding import embed_documents
 from .evaluation import evaluate_run
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, maxsim_scores_batch, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
-from .pipelines import CorpusIndex, rrf, run_from_rankings, run_pipeline
+from .pipelines import CorpusIndex, course_index, rrf, run_from_rankings, run_pipeline
 from .pooling import pool_tokens
 from .plots import plot_contributions, plot_similarity_matrix
 from .queries import load_queries
@@ -25,6 +25,7 @@ __all__ = [
     "load_queries",
     "evaluate_run",
     "CorpusIndex",
+    "course_index",
     "rrf",
     "run_from_rankings",
     "run_pipeline",

@@ -155,6 +155,13 @@ class CorpusIndex:
         return [EmbeddedQuery(text=t, dense=d, colbert=c, bm25=dict(zip(s.indices.tolist(), s.values.tolist())))
                 for t, d, c, s in zip(texts, dense, colbert, sparse)]
 
+    def embed_labelled(self, queries: Sequence) -> dict:
+        """``{query id: EmbeddedQuery}`` for labelled queries (``helpers.load_queries()``), cached as
+        :meth:`embed_queries` is."""
+        if not queries:
+            raise ValueError("queries is empty: pass helpers.load_queries() or a part of it")
+        return {q.id: vectors for q, vectors in zip(queries, self.embed_queries([q.text for q in queries]))}
+
     # ------------------------------------------------------------------ stages
 
     def _candidate_ids(self, candidates) -> np.ndarray | None:
@@ -325,3 +332,26 @@ def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[
                 "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest()}
     return np.stack(embedding_cache.cached_unless_off(colbert_model, list(texts), settings, compute, cache,
                                                       description=f"MUVERA encodings of {len(texts):,} passages"))
+
+
+def course_index(*, cross_encoder: bool = False) -> CorpusIndex:
+    """The whole corpus in a :class:`CorpusIndex` with the course's models, as notebook 06 builds it.
+
+    The models are created by plain fastembed calls with the course's model names, so the active
+    profile (``helpers.setup()``) decides the weights; their vectors come from the embedding cache
+    after the first run. ``index.models`` holds them (``"dense"``, ``"colbert"``, ``"bm25"`` and,
+    with ``cross_encoder=True``, ``"cross-encoder"``).
+    """
+    from fastembed import LateInteractionTextEmbedding, SparseTextEmbedding, TextEmbedding
+
+    from .corpus import load_passages
+    from .models import BM25_MODEL, COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
+
+    reranker = None
+    if cross_encoder:
+        from fastembed.rerank.cross_encoder import TextCrossEncoder
+
+        reranker = TextCrossEncoder(CROSS_ENCODER_MODEL)
+    return CorpusIndex.build([p.text for p in load_passages()], dense_model=TextEmbedding(DENSE_MODEL),
+                             colbert_model=LateInteractionTextEmbedding(COLBERT_MODEL),
+                             bm25_model=SparseTextEmbedding(BM25_MODEL), cross_encoder=reranker)

@@ -217,3 +217,21 @@ def test_embed_queries_equal_embed_query_and_come_back_from_the_cache(index, que
             np.testing.assert_array_equal(e.colbert, one.colbert)
     with pytest.raises(ValueError, match="the query text is empty: '  '"):
         index.embed_queries(["fine", "  "])
+
+
+def test_course_index_is_notebook_06s_build_and_embed_labelled_is_embed_queries():
+    import helpers
+    from helpers.queries import load_queries
+
+    helpers.setup(quiet=True)
+    index = helpers.course_index()
+    assert len(index) == len(load_passages()) and index.models["cross-encoder"] is None
+    assert set(index.models) == {"dense", "colbert", "bm25", "cross-encoder"}
+    queries = load_queries()[:3]
+    embedded = index.embed_labelled(queries)
+    assert list(embedded) == [q.id for q in queries]
+    direct = index.embed_query(queries[1].text)
+    np.testing.assert_array_equal(embedded[queries[1].id].colbert, direct.colbert)
+    np.testing.assert_array_equal(embedded[queries[1].id].dense, direct.dense)
+    with pytest.raises(ValueError, match="queries is empty"):
+        index.embed_labelled([])
