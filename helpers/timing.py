@@ -32,3 +32,27 @@ def ms_per_query(search, queries, repeats: int = 3) -> float:
             search(*args)
         best = min(best, time.perf_counter() - start)
     return best / len(calls) * 1e3
+
+
+def latency_percentiles(search, queries, percentiles=(50, 95)) -> dict[str, float]:
+    """Each query timed once on its own; the given percentiles of those times, in milliseconds.
+
+    A mean hides the slow queries a user notices; p50 is the typical query, p95 the slow end
+    (one query in twenty is slower). ``search`` and ``queries`` as in :func:`ms_per_query`.
+    Returns ``{"p50": ..., "p95": ...}``. Timings vary from run to run: print them, never assert
+    on them. Raises ``ValueError`` for no queries or a percentile outside 0..100.
+    """
+    import numpy as np
+
+    queries = list(queries)
+    if not queries:
+        raise ValueError("no queries to time")
+    if any(not 0 <= p <= 100 for p in percentiles):
+        raise ValueError(f"percentiles must lie in 0..100, got {list(percentiles)}")
+    times = []
+    for q in queries:
+        args = q if isinstance(q, tuple) else (q,)
+        start = time.perf_counter()
+        search(*args)
+        times.append((time.perf_counter() - start) * 1e3)
+    return {f"p{p:g}": float(np.percentile(times, p)) for p in percentiles}

@@ -29,3 +29,23 @@ def test_reports_milliseconds_per_query_of_the_fastest_pass():
 def test_bad_input_raises_value_error(queries, repeats, message):
     with pytest.raises(ValueError, match=message):
         ms_per_query(lambda q: None, queries, repeats=repeats)
+
+
+def test_latency_percentiles_time_each_query_once_and_see_the_slow_one():
+    from helpers.timing import latency_percentiles
+
+    calls = []
+
+    def search(q):
+        calls.append(q)
+        time.sleep(0.2 if q == "slow" else 0.001)
+
+    result = latency_percentiles(search, ["a", "b", "c", "d", "slow"], percentiles=(50, 100))
+    assert calls == ["a", "b", "c", "d", "slow"]
+    assert set(result) == {"p50", "p100"}
+    assert result["p100"] >= 200 and result["p50"] >= 1  # the maximum is the slow query
+    assert result["p50"] < result["p100"]  # the median is a fast one
+    with pytest.raises(ValueError, match="no queries"):
+        latency_percentiles(search, [])
+    with pytest.raises(ValueError, match="percentiles must lie in 0..100"):
+        latency_percentiles(search, ["a"], percentiles=(50, 101))
