@@ -198,10 +198,12 @@ class CorpusIndex:
         scores = docs @ q / np.linalg.norm(docs, axis=1)
         return _top(ids, scores, limit)
 
-    def hybrid(self, query: EmbeddedQuery, limit: int = 10) -> Ranking:
+    def hybrid(self, query: EmbeddedQuery, limit: int = 10, fusion=None) -> Ranking:
         """The BM25 and dense top ``limit``, fused by :func:`rrf`: the hybrid first stage of notebooks
-        06 and 07 (Qdrant: two prefetches under ``FusionQuery(fusion=Fusion.RRF)``)."""
-        return rrf(self.bm25(query, limit), self.dense(query, limit), limit=limit)
+        06 and 07 (Qdrant: two prefetches under ``FusionQuery(fusion=Fusion.RRF)``). ``fusion``:
+        another function called as ``fusion(bm25_ranking, dense_ranking, limit=limit)``, such as
+        :func:`dbsf` or ``functools.partial(rrf, k=61)``."""
+        return (fusion or rrf)(self.bm25(query, limit), self.dense(query, limit), limit=limit)
 
     def maxsim(self, query: EmbeddedQuery, limit: int = 10, candidates=None) -> Ranking:
         """MaxSim of the ColBERT vectors, over every passage or over ``candidates`` (a ranking or ids)."""
@@ -268,16 +270,55 @@ def cross_encoder_scores(model, query: str, documents: Sequence[str], *, cache: 
         description=f"Cross-encoder, {len(pairs):,} pairs", chunk_size=1))  # one entry per pair: pipelines share pairs
 
 
-def rrf(*rankings: Ranking, limit: int = 10, k: int = RRF_K) -> Ranking:
+def rrf(*rankings: Ranking, limit: int = 10, k: int = RRF_K, weights: Sequence[float] | None = None) -> Ranking:
     """Reciprocal rank fusion: each passage scores ``sum(1 / (position + k))`` over the rankings
-    it appears in (0-based position), as Qdrant's ``Fusion.RRF`` does with its default ``k=2``."""
+    it appears in (0-based position), as Qdrant's ``Fusion.RRF`` does with its default ``k=2``.
+
+    In 1-based ranks that is ``1 / (rank + k - 1)``: the literature's ``k = 60`` (Cormack et al.,
+    2009, ``1 / (60 + rank)``) is ``k=61`` here, and Qdrant's default ``k=2`` is the literature's
+    ``k = 1``. ``weights`` (one per ranking, as Qdrant's ``Rrf(weights=...)``): a ranking of weight
+    ``w`` contributes ``1 / ((position + 1) / w + k - 1)``; weight 0 or less contributes nothing.
+    """
     _check_limit(limit)
     if not rankings:
         raise ValueError("rrf needs at least one ranking")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if weights is not None and len(weights) != len(rankings):
+        raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings: give one weight per ranking")
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights if weights is not None else [1.0] * len(rankings)):
+        for position, (pid, _) in enumerate(ranking):
+            gain = 0.0 if weight <= 0 else 1.0 / ((position + 1.0) / weight + k - 1.0)
+            scores[pid] = scores.get(pid, 0.0) + gain
+    if not scores:
+        return []
+    ids = np.fromiter(scores, dtype=np.int64)
+    return _top(ids, np.array([scores[i] for i in ids.tolist()]), limit)
+
+
+def dbsf(*rankings: Ranking, limit: int = 10) -> Ranking:
+    """Distribution-based score fusion, as Qdrant's ``Fusion.DBSF``: each ranking's scores are
+    rescaled so that its mean minus 3 standard deviations (sample standard deviation) maps to 0
+    and its mean plus 3 to 1; a passage's fused score is the sum over the rankings it is in. A
+    ranking of one passage, or of equal scores, gives 0.5 each. Unlike RRF it uses the scores
+    themselves, not only their order."""
+    _check_limit(limit)
+    if not rankings:
+        raise ValueError("dbsf needs at least one ranking")
     scores: dict[int, float] = {}
     for ranking in rankings:
-        for position, (pid, _) in enumerate(ranking):
-            scores[pid] = scores.get(pid, 0.0) + 1.0 / (position + k)
+        if not ranking:
+            continue
+        values = np.array([score for _, score in ranking], dtype=np.float64)
+        std = values.std(ddof=1) if len(values) > 1 else 0.0
+        if std == 0:
+            normalised = np.full(len(values), 0.5)
+        else:
+            low = values.mean() - 3 * std
+            normalised = (values - low) / (6 * std)
+        for (pid, _), value in zip(ranking, normalised):
+            scores[pid] = scores.get(pid, 0.0) + float(value)
     if not scores:
         return []
     ids = np.fromiter(scores, dtype=np.int64)

@@ -6,7 +6,7 @@ from qdrant_client import QdrantClient, models
 
 import helpers
 from helpers.corpus import load_passages
-from helpers.pipelines import CorpusIndex, EmbeddedQuery, bm25_idf, rrf, run_from_rankings, run_pipeline
+from helpers.pipelines import CorpusIndex, EmbeddedQuery, bm25_idf, dbsf, rrf, run_from_rankings, run_pipeline
 
 N_PASSAGES = 120
 QUERIES = ["how do I compress a file with gzip", "parse command line arguments",
@@ -235,3 +235,55 @@ def test_course_index_is_notebook_06s_build_and_embed_labelled_is_embed_queries(
     np.testing.assert_array_equal(embedded[queries[1].id].dense, direct.dense)
     with pytest.raises(ValueError, match="queries is empty"):
         index.embed_labelled([])
+
+
+
+def _random_rankings(rng, n_rankings=2):
+    rankings = []
+    for _ in range(n_rankings):
+        ids = rng.choice(40, size=int(rng.integers(1, 15)), replace=False)
+        scores = np.sort(rng.normal(size=len(ids)))[::-1]  # distinct, best first
+        rankings.append([(int(i), float(s)) for i, s in zip(ids, scores)])
+    return rankings
+
+
+def _points(ranking):
+    return [models.ScoredPoint(id=i, version=0, score=s) for i, s in ranking]
+
+
+@pytest.mark.parametrize("k, weights", [(2, None), (61, None), (2, [2.0, 1.0]), (10, [0.5, 3.0]), (2, [1.0, 0.0])])
+def test_rrf_with_k_and_weights_equals_qdrant_clients_fusion(k, weights):
+    from qdrant_client.hybrid.fusion import reciprocal_rank_fusion
+
+    rng = np.random.default_rng(k)
+    for _ in range(50):
+        rankings = _random_rankings(rng)
+        theirs = reciprocal_rank_fusion([_points(r) for r in rankings], limit=100, ranking_constant_k=k,
+                                        weights=weights)
+        ours = rrf(*rankings, limit=100, k=k, weights=weights)
+        assert dict(ours) == pytest.approx({p.id: p.score for p in theirs})
+
+
+def test_dbsf_equals_qdrant_clients_fusion():
+    from qdrant_client.hybrid.fusion import distribution_based_score_fusion
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        rankings = _random_rankings(rng, n_rankings=int(rng.integers(1, 4)))
+        theirs = distribution_based_score_fusion([_points(r) for r in rankings], limit=100)
+        ours = dbsf(*rankings, limit=100)
+        assert dict(ours) == pytest.approx({p.id: p.score for p in theirs})
+    # by hand: a one-passage ranking gives 0.5; (1.0, 0.0) has mean 0.5 and sample std sqrt(0.5)
+    std = 0.5 ** 0.5
+    assert dbsf([(5, 3.0)], [(5, 1.0), (6, 0.0)], limit=2) == [
+        (5, pytest.approx(0.5 + (1.0 - (0.5 - 3 * std)) / (6 * std))),
+        (6, pytest.approx((0.0 - (0.5 - 3 * std)) / (6 * std)))]
+
+
+def test_fusion_arguments_are_checked():
+    with pytest.raises(ValueError, match="1 weights for 2 rankings"):
+        rrf([(1, 1.0)], [(2, 1.0)], weights=[1.0])
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        rrf([(1, 1.0)], k=0)
+    with pytest.raises(ValueError, match="dbsf needs at least one ranking"):
+        dbsf()
