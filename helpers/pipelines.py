@@ -82,6 +82,10 @@ class CorpusIndex:
         self.dense_vectors = np.asarray(dense, dtype=np.float32)  # (n_passages, dense_dim)
         self._set_colbert(colbert)
         self.models = dict(models or {})
+        self._set_bm25(bm25)
+
+    def _set_bm25(self, bm25: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        n = len(self.texts)
         # BM25 as an inverted index: term -> (passage ids, document weights)
         postings: dict[int, tuple[list, list]] = {}
         for pid, (indices, values) in enumerate(bm25):
@@ -104,6 +108,16 @@ class CorpusIndex:
         other = object.__new__(CorpusIndex)
         other.__dict__.update(self.__dict__)
         other._set_colbert(colbert)
+        return other
+
+    def with_bm25(self, bm25_model) -> CorpusIndex:
+        """The same index with the passages' BM25 vectors from another fastembed sparse model (for
+        example ``SparseTextEmbedding("Qdrant/bm25", avg_len=...)``); the dense and ColBERT parts are
+        shared, and ``models["bm25"]`` becomes ``bm25_model``."""
+        other = object.__new__(CorpusIndex)
+        other.__dict__.update(self.__dict__)
+        other.models = {**self.models, "bm25": bm25_model}
+        other._set_bm25([(e.indices, e.values) for e in bm25_model.passage_embed(self.texts)])
         return other
 
     def _set_colbert(self, colbert: Sequence[np.ndarray]) -> None:

@@ -287,3 +287,16 @@ def test_fusion_arguments_are_checked():
         rrf([(1, 1.0)], k=0)
     with pytest.raises(ValueError, match="dbsf needs at least one ranking"):
         dbsf()
+
+
+def test_with_bm25_changes_only_the_bm25_part(index, queries):
+    from fastembed import SparseTextEmbedding
+
+    other = index.with_bm25(SparseTextEmbedding("Qdrant/bm25", avg_len=20.0))
+    rebuilt = CorpusIndex.build(index.texts, dense_model=index.models["dense"], colbert_model=index.models["colbert"],
+                                bm25_model=SparseTextEmbedding("Qdrant/bm25", avg_len=20.0))
+    q = queries[0]
+    assert other.bm25(q, 20) == rebuilt.bm25(q, 20)  # as if built with that model
+    assert other.bm25(q, 20) != index.bm25(q, 20)  # the setting changes the scores
+    assert other.dense(q, 5) == index.dense(q, 5) and other.colbert_vectors is index.colbert_vectors
+    assert index.models["bm25"] is not other.models["bm25"]
