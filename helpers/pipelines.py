@@ -368,9 +368,11 @@ def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[
     """``muvera.process_document`` of every passage: ``(n_passages, muvera.embedding_size)`` float32.
 
     ``doc_vectors[i]`` is passage ``i``'s ``(n_doc_tokens, dim)`` ColBERT matrix, made by
-    ``colbert_model`` from ``texts[i]``. fastembed's MUVERA loops in Python (about 6 s for the
-    corpus), so the encodings are kept in the project's embedding cache, keyed by the ColBERT
-    model's files, the texts and MUVERA's settings. ``cache``: as in ``helpers.embed_documents``.
+    ``colbert_model`` from ``texts[i]``, or changed from it (pooled, centred, ...). fastembed's
+    MUVERA loops in Python (about 6 s for the corpus), so the encodings are kept in the project's
+    embedding cache, keyed by the ColBERT model's files, the texts, MUVERA's settings and a digest
+    of the matrices themselves (so changed matrices never read another version's encodings).
+    ``cache``: as in ``helpers.embed_documents``.
     """
     if len(texts) != len(doc_vectors):
         raise ValueError(f"{len(texts)} texts but {len(doc_vectors)} ColBERT matrices")
@@ -383,8 +385,14 @@ def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[
     randomness = hashlib.sha256(np.ascontiguousarray(muvera.dim_reduction_projections).tobytes())
     for simhash in muvera.simhash_projections:
         randomness.update(np.ascontiguousarray(simhash.simhash_vectors).tobytes())
+    vectors = hashlib.sha256()
+    for matrix in doc_vectors:
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        vectors.update(np.array(matrix.shape, dtype=np.int64).tobytes())
+        vectors.update(matrix.tobytes())
     settings = {"method": "muvera.process_document", "dim": muvera.dim, "k_sim": muvera.k_sim,
-                "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest()}
+                "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest(),
+                "vectors": vectors.hexdigest()}
     return np.stack(embedding_cache.cached_unless_off(colbert_model, list(texts), settings, compute, cache,
                                                       description=f"MUVERA encodings of {len(texts):,} passages"))
 

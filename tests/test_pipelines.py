@@ -201,6 +201,11 @@ def test_muvera_documents_equal_fastembeds_encoding_and_come_back_from_the_cache
     np.testing.assert_array_equal(muvera_documents(index.models["colbert"], texts, vectors, muvera), first)
     other_seed = Muvera(dim=128, k_sim=3, dim_proj=8, r_reps=2, random_seed=7)
     assert not np.allclose(muvera_documents(index.models["colbert"], texts, vectors, other_seed), first)
+    # changed matrices for the same texts (pooled, centred, ...) are encoded afresh, not read back
+    centred = [m - 0.1 for m in vectors]
+    again = muvera_documents(index.models["colbert"], texts, centred, muvera)
+    np.testing.assert_allclose(again[2], muvera.process_document(centred[2]), rtol=1e-6)
+    assert not np.allclose(again, first)
     with pytest.raises(ValueError, match="5 texts but 4 ColBERT matrices"):
         muvera_documents(index.models["colbert"], texts, vectors[:4], muvera)
 
