@@ -284,6 +284,14 @@ def cross_encoder_scores(model, query: str, documents: Sequence[str], *, cache: 
         description=f"Cross-encoder, {len(pairs):,} pairs", chunk_size=1))  # one entry per pair: pipelines share pairs
 
 
+def _ranked(scores: dict[int, float], limit: int) -> Ranking:
+    """The best ``limit`` of ``{passage id: fused score}``, ties by passage id (as :func:`_top`)."""
+    if not scores:
+        return []
+    ids = np.fromiter(scores, dtype=np.int64)
+    return _top(ids, np.array([scores[i] for i in ids.tolist()]), limit)
+
+
 def rrf(*rankings: Ranking, limit: int = 10, k: int = RRF_K, weights: Sequence[float] | None = None) -> Ranking:
     """Reciprocal rank fusion: each passage scores ``sum(1 / (position + k))`` over the rankings
     it appears in (0-based position), as Qdrant's ``Fusion.RRF`` does with its default ``k=2``.
@@ -305,10 +313,7 @@ def rrf(*rankings: Ranking, limit: int = 10, k: int = RRF_K, weights: Sequence[f
         for position, (pid, _) in enumerate(ranking):
             gain = 0.0 if weight <= 0 else 1.0 / ((position + 1.0) / weight + k - 1.0)
             scores[pid] = scores.get(pid, 0.0) + gain
-    if not scores:
-        return []
-    ids = np.fromiter(scores, dtype=np.int64)
-    return _top(ids, np.array([scores[i] for i in ids.tolist()]), limit)
+    return _ranked(scores, limit)
 
 
 def dbsf(*rankings: Ranking, limit: int = 10) -> Ranking:
@@ -333,10 +338,7 @@ def dbsf(*rankings: Ranking, limit: int = 10) -> Ranking:
             normalised = (values - low) / (6 * std)
         for (pid, _), value in zip(ranking, normalised):
             scores[pid] = scores.get(pid, 0.0) + float(value)
-    if not scores:
-        return []
-    ids = np.fromiter(scores, dtype=np.int64)
-    return _top(ids, np.array([scores[i] for i in ids.tolist()]), limit)
+    return _ranked(scores, limit)
 
 
 def run_pipeline(search: Callable, queries: Sequence, embedded: Mapping[str, EmbeddedQuery]) -> dict:

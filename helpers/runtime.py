@@ -60,12 +60,12 @@ def limit_onnxruntime_memory() -> bool:
         add_options = add.__func__
 
         @functools.wraps(add_options)
-        def add_without_spinning(cls, session_options, extra_options):
+        def add_spinning_choice(cls, session_options, extra_options):
             add_options(cls, session_options, extra_options)
             if not spinning_allowed():
                 session_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
 
-        OnnxModel.add_extra_session_options = classmethod(add_without_spinning)
+        OnnxModel.add_extra_session_options = classmethod(add_spinning_choice)
     return True
 
 
