@@ -382,6 +382,47 @@ def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[
     def compute(positions: list[int]) -> list[np.ndarray]:
         return [np.asarray(muvera.process_document(doc_vectors[i]), dtype=np.float32) for i in positions]
 
+    settings = _muvera_settings(muvera, doc_vectors)
+    return np.stack(embedding_cache.cached_unless_off(colbert_model, list(texts), settings, compute, cache,
+                                                      description=f"MUVERA encodings of {len(texts):,} passages"))
+
+
+def muvera_scores(colbert_model, texts: Sequence[str], doc_vectors: Sequence[np.ndarray], muvera,
+                  query_encodings: np.ndarray, *, cache: bool | None = None) -> np.ndarray:
+    """Every passage's MUVERA dot product with every query: ``(n_passages, n_queries)`` float32.
+
+    As ``muvera_documents(...) @ query_encodings.T``, but each passage's encoding is dropped as soon
+    as it is scored, so a sweep over MUVERA's settings never holds a whole corpus's encodings
+    (about 400 MB for k_sim=6, dim_proj=32, r_reps=20). ``query_encodings``:
+    ``(n_queries, muvera.embedding_size)``, from ``muvera.process_query``. The scores are cached as
+    ``muvera_documents``' encodings are, keyed also by a digest of the query encodings.
+    """
+    if len(texts) != len(doc_vectors):
+        raise ValueError(f"{len(texts)} texts but {len(doc_vectors)} ColBERT matrices")
+    query_encodings = np.ascontiguousarray(query_encodings, dtype=np.float32)
+    if query_encodings.ndim != 2 or query_encodings.shape[1] != muvera.embedding_size:
+        raise ValueError(f"query_encodings must be (n_queries, {muvera.embedding_size}) for these MUVERA "
+                         f"settings, got shape {query_encodings.shape}")
+
+    def compute(positions: list[int]) -> list[np.ndarray]:
+        return [(np.asarray(muvera.process_document(doc_vectors[i]), dtype=np.float32) @ query_encodings.T)
+                for i in positions]
+
+    import hashlib
+
+    settings = _muvera_settings(muvera, doc_vectors)
+    settings["method"] = "muvera.process_document @ queries"
+    settings["queries"] = hashlib.sha256(np.array(query_encodings.shape, dtype=np.int64).tobytes()
+                                         + query_encodings.tobytes()).hexdigest()
+    return np.stack(embedding_cache.cached_unless_off(
+        colbert_model, list(texts), settings, compute, cache,
+        description=f"MUVERA scores of {len(texts):,} passages (k_sim={muvera.k_sim}, "
+                    f"dim_proj={muvera.dim_proj}, r_reps={muvera.r_reps})"))
+
+
+def _muvera_settings(muvera, doc_vectors: Sequence[np.ndarray]) -> dict:
+    """The cache settings of MUVERA encodings: its parameters, a digest of its random matrices and
+    one of the passages' matrices."""
     import hashlib
 
     randomness = hashlib.sha256(np.ascontiguousarray(muvera.dim_reduction_projections).tobytes())
@@ -392,11 +433,9 @@ def muvera_documents(colbert_model, texts: Sequence[str], doc_vectors: Sequence[
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         vectors.update(np.array(matrix.shape, dtype=np.int64).tobytes())
         vectors.update(matrix.tobytes())
-    settings = {"method": "muvera.process_document", "dim": muvera.dim, "k_sim": muvera.k_sim,
-                "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest(),
-                "vectors": vectors.hexdigest()}
-    return np.stack(embedding_cache.cached_unless_off(colbert_model, list(texts), settings, compute, cache,
-                                                      description=f"MUVERA encodings of {len(texts):,} passages"))
+    return {"method": "muvera.process_document", "dim": muvera.dim, "k_sim": muvera.k_sim,
+            "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest(),
+            "vectors": vectors.hexdigest()}
 
 
 def course_index(*, cross_encoder: bool = False) -> CorpusIndex:

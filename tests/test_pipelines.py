@@ -210,6 +210,27 @@ def test_muvera_documents_equal_fastembeds_encoding_and_come_back_from_the_cache
         muvera_documents(index.models["colbert"], texts, vectors[:4], muvera)
 
 
+def test_muvera_scores_equal_the_encodings_dot_products_and_follow_the_queries(index, tmp_path, monkeypatch):
+    from fastembed.postprocess import Muvera
+
+    from helpers.pipelines import muvera_documents, muvera_scores
+
+    monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path))
+    muvera = Muvera(dim=128, k_sim=3, dim_proj=8, r_reps=2)
+    model, texts, vectors = index.models["colbert"], index.texts[:6], index.colbert_vectors[:6]
+    encoded = np.stack([muvera.process_query(m) for m in index.colbert_vectors[10:13]]).astype(np.float32)
+    scores = muvera_scores(model, texts, vectors, muvera, encoded)
+    assert scores.shape == (6, 3) and scores.dtype == np.float32
+    np.testing.assert_allclose(scores, muvera_documents(model, texts, vectors, muvera) @ encoded.T, rtol=1e-5)
+    np.testing.assert_array_equal(muvera_scores(model, texts, vectors, muvera, encoded), scores)  # from the cache
+    # other queries are scored afresh, never read back from the first queries' entry
+    np.testing.assert_allclose(muvera_scores(model, texts, vectors, muvera, encoded[::-1]), scores[:, ::-1], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"query_encodings must be \(n_queries, 128\)"):
+        muvera_scores(model, texts, vectors, muvera, encoded[:, :10])
+    with pytest.raises(ValueError, match="6 texts but 5 ColBERT matrices"):
+        muvera_scores(model, texts, vectors[:5], muvera, encoded)
+
+
 def test_embed_queries_equal_embed_query_and_come_back_from_the_cache(index, queries, tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path))
     first = index.embed_queries(QUERIES)
