@@ -17,7 +17,7 @@ CHECK_CPUS_ARGS ?=
 ACTIONLINT := 1.7.12.25
 ACTIONLINT_BIN ?= build/lint-venv/bin/actionlint
 
-.PHONY: lab test run-all outputs prefetch eval benchmark check-debian12 check-debian13 check-cpus check-noise lint-workflows clean
+.PHONY: lab test solutions run-all outputs prefetch eval benchmark check-debian12 check-debian13 check-cpus check-noise lint-workflows clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@if [ -e $(BIN)/python ]; then \
@@ -45,6 +45,10 @@ lab: $(READY)          ## open the course in JupyterLab
 
 test: $(READY)        ## every test: helpers unit tests and every notebook under nbval
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+solutions: $(READY)   ## instructors: the notebooks with every exercise solved, into build/solutions/, then nbval on them
+	$(BIN)/python tools/solutions.py build --out build/solutions
+	$(BIN)/python -m pytest -n 2 --dist loadfile build/solutions
 
 run-all: $(READY)     ## execute every notebook headless into build/executed/ (profile from COURSE_MODELS)
 	$(BIN)/python tools/run_notebooks.py

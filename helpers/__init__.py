@@ -7,6 +7,7 @@ from .course import label, setup
 from .edge import edge_points, edge_shard
 from .embedding import embed_documents
 from .evaluation import evaluate_run
+from .exercises import check
 from .maxsim import explain_maxsim, maxsim, maxsim_scores, maxsim_scores_batch, pack_documents
 from .models import COLBERT_MODEL, CROSS_ENCODER_MODEL, DENSE_MODEL
 from .pipelines import CorpusIndex, course_index, rrf, run_from_rankings, run_pipeline
@@ -20,6 +21,7 @@ from .tokens import token_labels
 
 __all__ = [
     "setup",
+    "check",
     "label",
     "embed_documents",
     "load_queries",
