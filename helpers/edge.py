@@ -63,6 +63,19 @@ def edge_points(multivectors, *, dense_vectors=None, payloads=None, ids=None,
                                                              multi_name, dense_name)]
 
 
+def close_shard(shard) -> None:
+    """Close a shard made by :func:`edge_shard` now, and delete its folder (instead of at exit)."""
+    for i, (known, folder) in enumerate(_SHARDS):
+        if known is shard:
+            del _SHARDS[i]
+            try:
+                shard.close()
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            return
+    raise ValueError("this shard was not made by helpers.edge_shard, or is closed already")
+
+
 @atexit.register
 def _close_all() -> None:
     while _SHARDS:
@@ -71,3 +84,65 @@ def _close_all() -> None:
             shard.close()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def engine_rankings(model, doc_vectors, queries, quantization, params, *, limit: int = 10,
+                    cache: bool | None = None) -> list[list[tuple[int, float]]]:
+    """Qdrant's engine's top ``limit`` for each query, over a shard of the ColBERT matrices
+    ``doc_vectors`` (point id = position) quantized by ``quantization``, searched with ``params``.
+
+    The shard is notebook 08's: one ``colbert`` multivector field (``Dot``, ``MaxSim``, no HNSW
+    graph, so every query is an exact scan), upserted in batches of 250 and optimized. A scan of
+    the corpus costs the engine tens of milliseconds per query, so the rankings are kept in the
+    project's embedding cache, keyed by the ColBERT model (``model``), the queries' texts and
+    matrices, a digest of ``doc_vectors``, the ``repr`` of ``quantization`` and ``params``, and the
+    qdrant-edge-py version; the shard is built only when some query is not cached, and closed
+    before returning (one shard at a time keeps a sweep within the notebooks' memory budget).
+    ``queries``:
+    :class:`helpers.pipelines.EmbeddedQuery` objects. ``cache``: as in ``helpers.embed_documents``.
+    Returns one ``[(point id, score), ...]`` per query, best first.
+    """
+    from importlib.metadata import version
+
+    import numpy as np
+    from qdrant_edge import (Distance, EdgeVectorParams, HnswIndexConfig, MultiVectorComparator, MultiVectorConfig,
+                             Query, QueryRequest, UpdateOperation)
+
+    from . import embedding_cache
+    from .pipelines import matrices_sha256
+
+    queries = list(queries)
+    documents = matrices_sha256(doc_vectors)
+    made = []  # the shard, built at the first query the cache does not hold
+
+    def shard():
+        if not made:
+            made.append(edge_shard({"colbert": EdgeVectorParams(
+                size=int(doc_vectors[0].shape[1]), distance=Distance.Dot,
+                multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim), quantization_config=quantization,
+                hnsw_config=HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000))}))
+            for start in range(0, len(doc_vectors), 250):
+                ids = list(range(start, min(start + 250, len(doc_vectors))))
+                made[0].update(UpdateOperation.upsert_points(edge_points([doc_vectors[i] for i in ids], ids=ids)))
+            made[0].optimize()
+        return made[0]
+
+    def compute(positions: list[int]) -> list:
+        found = []
+        for i in positions:
+            points = shard().query(QueryRequest(limit=limit, params=params,
+                                              query=Query.Nearest(queries[i].colbert.tolist(), using="colbert")))
+            found.append(np.array([[p.id, p.score] for p in points], dtype=np.float64).reshape(-1, 2))
+        return found
+
+    settings = {"method": "qdrant-edge query", "qdrant-edge-py": version("qdrant-edge-py"), "limit": limit,
+                "quantization": repr(quantization), "params": repr(params),
+                "documents": documents,
+                "queries": matrices_sha256([q.colbert for q in queries])}
+    try:
+        rows = embedding_cache.cached_unless_off(model, [q.text for q in queries], settings, compute, cache,
+                                                 description=f"Qdrant's engine, {len(queries)} queries")
+    finally:
+        if made:
+            close_shard(made[0])
+    return [[(int(pid), float(score)) for pid, score in row] for row in rows]

@@ -428,14 +428,22 @@ def _muvera_settings(muvera, doc_vectors: Sequence[np.ndarray]) -> dict:
     randomness = hashlib.sha256(np.ascontiguousarray(muvera.dim_reduction_projections).tobytes())
     for simhash in muvera.simhash_projections:
         randomness.update(np.ascontiguousarray(simhash.simhash_vectors).tobytes())
-    vectors = hashlib.sha256()
-    for matrix in doc_vectors:
-        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        vectors.update(np.array(matrix.shape, dtype=np.int64).tobytes())
-        vectors.update(matrix.tobytes())
     return {"method": "muvera.process_document", "dim": muvera.dim, "k_sim": muvera.k_sim,
             "dim_proj": muvera.dim_proj, "r_reps": muvera.r_reps, "random": randomness.hexdigest(),
-            "vectors": vectors.hexdigest()}
+            "vectors": matrices_sha256(doc_vectors)}
+
+
+def matrices_sha256(matrices: Sequence[np.ndarray]) -> str:
+    """One SHA-256 of a list of matrices (as float32, shapes included): a cache key's "these exact
+    vectors"."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for matrix in matrices:
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        digest.update(np.array(matrix.shape, dtype=np.int64).tobytes())
+        digest.update(matrix.tobytes())
+    return digest.hexdigest()
 
 
 def course_index(*, cross_encoder: bool = False) -> CorpusIndex:

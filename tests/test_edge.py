@@ -79,3 +79,53 @@ def test_known_bug_boolean_payload_match_matches_nothing():
         must=[FieldCondition(key="flag", match=MatchValue("yes"))])))
     assert [p.id for p in by_string] == [2]
     assert by_bool == []
+
+
+def test_engine_rankings_equal_the_engine_and_come_back_from_the_cache(small_corpus, tmp_path, monkeypatch):
+    from fastembed import LateInteractionTextEmbedding
+    from qdrant_edge import BinaryQuantizationConfig, QuantizationSearchParams, SearchParams
+
+    import helpers.edge
+    from helpers.edge import engine_rankings
+    from helpers.pipelines import EmbeddedQuery
+
+    monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path))
+    model = LateInteractionTextEmbedding(helpers.COLBERT_MODEL)
+    queries = [EmbeddedQuery(text, dense=d, colbert=m, bm25=None)
+               for text, (m, d) in zip(["gzip", "arguments", "csv", "thread"], small_corpus.queries)]
+    binary, params = BinaryQuantizationConfig(), SearchParams(quantization=QuantizationSearchParams(rescore=False))
+    open_shards = len(helpers.edge._SHARDS)
+    first = engine_rankings(model, small_corpus.multi, queries, binary, params, limit=5)
+    assert len(helpers.edge._SHARDS) == open_shards, "engine_rankings closes the shard it built"
+    # the same as a shard built and queried by hand
+    shard = edge_shard({"colbert": EdgeVectorParams(
+        size=128, distance=Distance.Dot, multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim),
+        quantization_config=binary, hnsw_config=HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000))})
+    shard.update(UpdateOperation.upsert_points(edge_points(small_corpus.multi)))
+    shard.optimize()
+    for query, ranking in zip(queries, first):
+        points = shard.query(QueryRequest(limit=5, params=params, query=Query.Nearest(query.colbert.tolist(), using="colbert")))
+        # binary scores are whole numbers and tie often; the engine orders equal scores its own way
+        assert [score for _, score in ranking] == pytest.approx([p.score for p in points])
+        last = ranking[-1][1]
+        assert {pid for pid, score in ranking if score > last} == {p.id for p in points if p.score > last}
+    # from the cache: no shard is built
+    monkeypatch.setattr(helpers.edge, "edge_shard", lambda *a, **k: pytest.fail("built a shard for cached rankings"))
+    assert engine_rankings(model, small_corpus.multi, queries, binary, params, limit=5) == first
+    # other search settings are a different entry: computing it would need a shard
+    with pytest.raises(pytest.fail.Exception, match="built a shard"):
+        engine_rankings(model, small_corpus.multi, queries, binary,
+                        SearchParams(quantization=QuantizationSearchParams(rescore=True)), limit=5)
+
+
+def test_close_shard_deletes_the_folder_and_refuses_a_stranger():
+    import os
+
+    from helpers.edge import _SHARDS, close_shard
+
+    shard = edge_shard({"colbert": colbert_params()})
+    folder = next(f for s, f in _SHARDS if s is shard)
+    close_shard(shard)
+    assert not os.path.exists(folder)
+    with pytest.raises(ValueError, match="not made by helpers.edge_shard"):
+        close_shard(shard)
