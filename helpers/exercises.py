@@ -449,6 +449,21 @@ def _check_6_3(answer):
                           "it count?"}[guess])
 
 
+@exercise("6.4", 3, "The cross-encoder on trap queries", "one of 'significant' or 'not significant'")
+def _check_6_4(answer, runs, queries):
+    from .evaluation import compare_runs
+
+    guess = _choice(answer, ("significant", "not significant"))
+    traps = [q for q in queries if q.kind == "trap"]
+    if not traps:
+        raise ValueError("the queries passed in have no trap query")
+    a, b = ({q.id: runs[name][q.id] for q in traps} for name in ("dense 30 > cross-encoder", "dense 30 > ColBERT"))
+    want = "significant" if compare_runs(a, b, traps).p_value <= 0.05 else "not significant"
+    if guess != want:
+        raise Wrong("keep the trap queries, restrict both runs to them ({q.id: run[q.id] for q in traps}), "
+                    "and read the p-value of helpers.evaluation.compare_runs on those queries.")
+
+
 # --- 07 · Multi-stage retrieval ----------------------------------------------------------------------
 
 @exercise("7.1", 2, "Qdrant's RRF by hand",

@@ -44,6 +44,7 @@ WRONG = {
            "    return sum(grades.get(p, 0) / np.log2(r + 2) for r, p in enumerate(ranking[:10]))",
     "6.2": "answer_6_2 = [0.04, 0.012, 0.03]",
     "6.3": "answer_6_3 = 'a'",
+    "6.4": None,  # the opposite of the solution's answer, made in the test
     "7.1": "def my_rrf(rankings):\n    scores = {}\n    for r in rankings:\n        for p, pid in enumerate(r):\n"
            "            scores[pid] = scores.get(pid, 0) + 1 / (p + 60)\n"
            "    return sorted(scores, key=scores.get)",
@@ -118,6 +119,11 @@ def namespace(exercise_id, models_in_use, corpus_fixture):
                      documents=documents, labels=list(POOL_DOCUMENTS),
                      query_vectors=next(models_in_use.colbert.query_embed(POOL_QUERY)),
                      doc_vectors=list(models_in_use.colbert.passage_embed(documents)))
+    if notebook == 6:  # two of notebook 06's runs, by name: here the dense and hybrid pipelines stand in
+        corpus = corpus_fixture()
+        names.update(queries=corpus.queries, runs={
+            "dense 30 > ColBERT": helpers.run_pipeline(corpus.index.dense, corpus.queries, corpus.embedded),
+            "dense 30 > cross-encoder": helpers.run_pipeline(corpus.index.hybrid, corpus.queries, corpus.embedded)})
     if notebook == 7:
         corpus = corpus_fixture()
         names.update(index=corpus.index, queries=corpus.queries, embedded=corpus.embedded)
@@ -192,7 +198,8 @@ def test_check_says_not_answered_right_and_not_yet(path, exercise_id, cells, mod
 
     if WRONG[exercise_id] is None:  # a choice that depends on the weights: the other option
         variable = next(n for n in solved if n.startswith("answer_"))
-        options = {"3.3": ("dense", "colbert", "both", "neither"), "7.3": ("dense", "hybrid", "tie")}[exercise_id]
+        options = {"3.3": ("dense", "colbert", "both", "neither"), "6.4": ("significant", "not significant"),
+                   "7.3": ("dense", "hybrid", "tie")}[exercise_id]
         wrong_code = f"{variable} = {next(o for o in options if o != solved[variable])!r}"
     else:
         wrong_code = WRONG[exercise_id]
@@ -202,7 +209,7 @@ def test_check_says_not_answered_right_and_not_yet(path, exercise_id, cells, mod
 
 @pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
 def test_bad_input_says_what_was_expected(exercise_id):
-    context = {"1.1": 1, "1.2": 1, "1.3": 2, "3.1": 2, "3.3": 4, "7.3": 3}.get(exercise_id, 0)
+    context = {"1.1": 1, "1.2": 1, "1.3": 2, "3.1": 2, "3.3": 4, "6.4": 2, "7.3": 3}.get(exercise_id, 0)
     for bad in ({}, "", [], None, object()):
         if exercise_id == "6.2" and bad == []:
             continue  # an empty list is a well-formed answer to 6.2
@@ -292,6 +299,20 @@ def test_model_dependent_checks_compute_the_answer_from_the_model_they_are_given
         assert len(right) == 1
         answers.add(right[0])
     assert len(answers) > 1, "different weights must lead to different right answers"
+
+
+def test_the_trap_query_test_follows_the_runs_it_is_given(corpus):
+    queries = corpus.queries
+    best_first = {q.id: sorted(q.judgements, key=q.judgements.get, reverse=True)[:10] for q in queries}
+    perfect = {q.id: {pid: 10.0 - r for r, pid in enumerate(best_first[q.id])} for q in queries}
+    # useless for all but every fourth query: the per-query differences vary (a constant difference
+    # has no variance, and the t-test then warns)
+    useless = {q.id: perfect[q.id] if i % 4 == 0 else {2000 + r: 10.0 - r for r in range(10)}
+               for i, q in enumerate(queries)}
+    named = lambda a, b: {"dense 30 > cross-encoder": a, "dense 30 > ColBERT": b}  # noqa: E731
+    assert feedback("6.4", "significant", named(perfect, useless), queries)
+    assert feedback("6.4", "not significant", named(perfect, perfect), queries)
+    assert not feedback("6.4", "significant", named(perfect, perfect), queries)
 
 
 def test_the_experiment_check_follows_the_pipelines_it_is_given(corpus):
