@@ -183,3 +183,20 @@ def test_a_missing_or_empty_folder_says_so(tmp_path):
     (tmp_path / "empty").mkdir()
     empty = read_documents(tmp_path / "empty", words)
     assert empty.passages == [] and empty.skipped == [] and empty.summary().startswith("0 passages from 0 files")
+
+
+def test_the_frozen_sample_reads_whole_and_within_the_limit():
+    import helpers
+    from fastembed import TextEmbedding
+
+    helpers.setup(quiet=True)
+    count = token_counter(TextEmbedding(helpers.DENSE_MODEL))
+    from pathlib import Path
+
+    sample = Path(helpers.__file__).parent / "data" / "sample_docs"
+    reading = read_documents(sample, count)
+    assert reading.skipped == [] and reading.other_files == 0
+    assert len(reading.passages) >= 50 and reading.files_read >= 12
+    assert max(count(p.text) for p in reading.passages) <= 180
+    assert len({p.id for p in reading.passages}) == len(reading.passages)
+    assert {p.path.split("/")[0] for p in reading.passages} == {"README.md", "code", "notebooks"}
