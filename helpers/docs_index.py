@@ -1,0 +1,156 @@
+"""Your documents' passages in Qdrant's engine, kept on disk so that a restart finds them indexed.
+
+Notebook 11's index. ``DocumentIndex(folder, ...)`` opens, or creates, a qdrant-edge shard in the
+project's ``.cache/docs-index/`` (one folder per documents folder, named after it plus a hash of its
+absolute path; ``COURSE_DOCS_INDEX`` moves the root), never in the learner's folder and never in a
+temporary folder. Each point holds a passage's dense (bge-small), ColBERT and BM25 vectors and its
+payload (passage id, file, position, heading, text); the point id is a UUID derived from the passage
+id (``helpers.documents``: path plus a hash of the text).
+
+``update(passages)`` makes the shard match a new reading of the folder: it embeds and adds only the
+passages whose ids the shard does not hold (a changed file's changed passages), and deletes the
+points of passages that are gone. Embeddings go through the embedding cache one passage at a time,
+so rebuilding the shard re-embeds nothing that was embedded before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .documents import Passage
+
+ROOT_VARIABLE = "COURSE_DOCS_INDEX"
+_NAMESPACE = uuid.UUID("5f0c6a0e-7d1c-4b8e-9a57-3b1d2c4e6f80")  # fixed: the same passage id, the same point id
+
+
+def index_root(environ: dict | None = None) -> Path:
+    """Where document indexes live: ``$COURSE_DOCS_INDEX``, else ``.cache/docs-index`` in the project."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ROOT_VARIABLE):
+        return Path(environ[ROOT_VARIABLE]).expanduser()
+    return Path(__file__).resolve().parent.parent / ".cache" / "docs-index"
+
+
+def index_folder(folder: str | Path, root: Path | None = None) -> Path:
+    """The index folder of a documents folder: its name plus a hash of its absolute path."""
+    absolute = Path(folder).expanduser().resolve()
+    digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:12]
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in absolute.name)[:40] or "root"
+    return (root or index_root()) / f"{name}-{digest}"
+
+
+def point_id(passage_id: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, passage_id))
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    added: int
+    removed: int
+    kept: int
+
+    def __str__(self) -> str:
+        return (f"{self.added + self.kept:,} passages indexed: {self.added:,} embedded and added, "
+                f"{self.kept:,} unchanged, {self.removed:,} removed")
+
+
+class DocumentIndex:
+    """A documents folder's passages in a qdrant-edge shard on disk (see the module's docstring).
+
+    ``dense_model``, ``colbert_model``, ``bm25_model``: the course's fastembed models, as notebook 06
+    makes them. ``root``: where indexes live (default :func:`index_root`).
+    """
+
+    def __init__(self, folder: str | Path, *, dense_model, colbert_model, bm25_model, root: Path | None = None):
+        from qdrant_edge import (Distance, EdgeConfig, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams,
+                                 HnswIndexConfig, Modifier, MultiVectorComparator, MultiVectorConfig)
+
+        self.models = {"dense": dense_model, "colbert": colbert_model, "bm25": bm25_model}
+        self.path = index_folder(folder, root)
+        no_graph = HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
+        config = EdgeConfig(
+            vectors={"dense": EdgeVectorParams(size=384, distance=Distance.Cosine),
+                     "colbert": EdgeVectorParams(size=int(colbert_model.embedding_size) if hasattr(
+                         colbert_model, "embedding_size") else 128, distance=Distance.Dot, hnsw_config=no_graph,
+                         multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim))},
+            sparse_vectors={"bm25": EdgeSparseVectorParams(modifier=Modifier.Idf)})
+        shard_path = self.path / "shard"
+        if shard_path.is_dir() and any(shard_path.iterdir()):
+            self.shard = EdgeShard.load(str(shard_path))
+        else:
+            shard_path.mkdir(parents=True, exist_ok=True)
+            self.shard = EdgeShard.create(str(shard_path), config)
+
+    # --- contents ------------------------------------------------------------------------------------
+
+    def passages(self) -> dict[str, Passage]:
+        """Every indexed passage, by passage id (read from the shard's payloads)."""
+        from qdrant_edge import ScrollRequest
+
+        found: dict[str, Passage] = {}
+        offset = None
+        while True:
+            records, offset = self.shard.scroll(ScrollRequest(limit=256, offset=offset, with_payload=True,
+                                                              with_vector=False))
+            for record in records:
+                p = record.payload
+                found[p["passage_id"]] = Passage(p["passage_id"], p["path"], int(p["position"]), p["heading"], p["text"])
+            if offset is None:
+                return found
+
+    def __len__(self) -> int:
+        return self.shard.info().points_count
+
+    def update(self, passages: Sequence[Passage]) -> UpdateReport:
+        """Make the index hold exactly ``passages``: embed and add the new ones, delete the gone ones."""
+        from qdrant_edge import UpdateOperation
+
+        current = {p.id: p for p in passages}
+        held = set(self.passages())
+        new = [p for p in passages if p.id not in held]
+        gone = sorted(held - set(current))
+        for start in range(0, len(new), 64):
+            batch = new[start:start + 64]
+            self.shard.update(UpdateOperation.upsert_points(self._points(batch)))
+        if gone:
+            self.shard.update(UpdateOperation.delete_points([point_id(pid) for pid in gone]))
+        self.shard.flush()
+        return UpdateReport(added=len(new), removed=len(gone), kept=len(current) - len(new))
+
+    def _points(self, passages: Sequence[Passage]) -> list:
+        from qdrant_edge import Point, SparseVector
+
+        texts = [p.text for p in passages]
+        dense, colbert = (_embed_one_by_one(self.models[name], texts) for name in ("dense", "colbert"))
+        sparse = list(self.models["bm25"].passage_embed(texts))
+        return [Point(point_id(p.id),
+                      {"dense": np.asarray(d, dtype=np.float32).tolist(),
+                       "colbert": np.asarray(c, dtype=np.float32).tolist(),
+                       "bm25": SparseVector(indices=s.indices.tolist(), values=s.values.tolist())},
+                      {"passage_id": p.id, "path": p.path, "position": p.position, "heading": p.heading,
+                       "text": p.text})
+                for p, d, c, s in zip(passages, dense, colbert, sparse)]
+
+    def close(self) -> None:
+        self.shard.close()
+
+
+def _embed_one_by_one(model, texts: list[str]) -> list[np.ndarray]:
+    """``passage_embed`` of each text, cached one passage per entry: an edited file's unchanged
+    passages come back from the cache."""
+    from . import embedding_cache
+    from .embedding import BATCHING
+
+    def compute(positions: list[int]) -> list[np.ndarray]:
+        return [next(iter(model.passage_embed([texts[i]]))) for i in positions]
+
+    settings = {"method": "passage_embed", "batch_size": 1, "batching": BATCHING}
+    return embedding_cache.cached_unless_off(model, texts, settings, compute, None, chunk_size=1,
+                                             description=f"Embedding {len(texts):,} passages")

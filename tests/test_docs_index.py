@@ -1,0 +1,74 @@
+"""helpers.docs_index: a documents folder in a qdrant-edge shard on disk, updated file by file."""
+
+import pytest
+
+import helpers
+from helpers.docs_index import DocumentIndex, index_folder, index_root, point_id
+from helpers.documents import read_documents, token_counter
+
+
+@pytest.fixture(scope="module")
+def models():
+    from fastembed import LateInteractionTextEmbedding, SparseTextEmbedding, TextEmbedding
+
+    helpers.setup(quiet=True)
+    return {"dense_model": TextEmbedding(helpers.DENSE_MODEL),
+            "colbert_model": LateInteractionTextEmbedding(helpers.COLBERT_MODEL),
+            "bm25_model": SparseTextEmbedding(helpers.models.BM25_MODEL)}
+
+
+def test_index_folders_are_per_documents_folder_under_the_project_cache(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_DOCS_INDEX", raising=False)
+    assert index_root().parts[-2:] == (".cache", "docs-index")
+    a, b = index_folder(tmp_path / "notes"), index_folder(tmp_path / "other" / "notes")
+    assert a != b and a.name.startswith("notes-") and a.parent == index_root()
+    assert index_folder(tmp_path / "notes") == a  # stable
+    monkeypatch.setenv("COURSE_DOCS_INDEX", str(tmp_path / "indexes"))
+    assert index_root() == tmp_path / "indexes"
+    assert point_id("a.md#1") == point_id("a.md#1") != point_id("a.md#2")
+
+
+def test_update_adds_edits_and_deletes_file_by_file_and_survives_a_restart(tmp_path, models, monkeypatch):
+    monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path / "embeddings"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Gzip\n\nCompress a file with gzip.\n\nRead it back later.\n")
+    (docs / "b.md").write_text("# Threads\n\nRun work in a background thread.\n")
+    count = token_counter(models["dense_model"])
+    reading = read_documents(docs, count, max_tokens=8)
+    index = DocumentIndex(docs, root=tmp_path / "indexes", **models)
+    report = index.update(reading.passages)
+    first_ids = {p.id for p in reading.passages}
+    n = len(first_ids)
+    assert n >= 3 and (report.added, report.removed, report.kept) == (n, 0, 0) and len(index) == n
+    assert set(index.passages()) == first_ids
+    assert str(report) == f"{n} passages indexed: {n} embedded and added, 0 unchanged, 0 removed"
+    index.close()
+
+    # a restart finds the index; edit one file, delete the other, add a third
+    (docs / "a.md").write_text("# Gzip\n\nCompress a file with gzip.\n\nOr with bz2 instead.\n")
+    (docs / "b.md").unlink()
+    (docs / "c.md").write_text("Parse command line arguments.\n")
+    reading = read_documents(docs, count, max_tokens=8)
+    computed = []
+    real_embed = models["dense_model"].passage_embed
+
+    def counting(texts, **kwargs):
+        computed.extend(texts)
+        return real_embed(texts, **kwargs)
+
+    monkeypatch.setattr(models["dense_model"], "passage_embed", counting)
+    index = DocumentIndex(docs, root=tmp_path / "indexes", **models)
+    assert len(index) == n
+    report = index.update(reading.passages)
+    now_ids = {p.id for p in reading.passages}
+    assert (report.added, report.removed, report.kept) == (len(now_ids - first_ids), len(first_ids - now_ids),
+                                                           len(now_ids & first_ids))
+    assert report.kept >= 1 and report.removed >= 2
+    new_texts = sorted(p.text for p in reading.passages if p.id not in first_ids)
+    assert sorted(computed) == new_texts and "Parse command line arguments." in new_texts  # only the new
+    held = index.passages()
+    assert set(held) == {p.id for p in reading.passages}
+    assert {p.path for p in held.values()} == {"a.md", "c.md"}
+    assert held[reading.passages[0].id].heading == "Gzip"
+    index.close()
