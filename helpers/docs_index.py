@@ -138,8 +138,66 @@ class DocumentIndex:
                        "text": p.text})
                 for p, d, c, s in zip(passages, dense, colbert, sparse)]
 
+    # --- search: the three pipelines notebook 11 shows side by side ---------------------------------
+
+    def embed_query(self, text: str):
+        """The query embedded by the three models: a :class:`helpers.pipelines.EmbeddedQuery`."""
+        from .pipelines import EmbeddedQuery
+
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"the query text is empty: {text!r}")
+        sparse = next(iter(self.models["bm25"].query_embed(text)))
+        return EmbeddedQuery(text=text, dense=np.asarray(next(iter(self.models["dense"].query_embed(text))), dtype=np.float32),
+                             colbert=np.asarray(next(iter(self.models["colbert"].query_embed(text))), dtype=np.float32),
+                             bm25=dict(zip(sparse.indices.tolist(), sparse.values.tolist())))
+
+    def dense(self, query, limit: int = 10) -> list[tuple[Passage, float]]:
+        """The dense top ``limit`` (cosine), exact."""
+        from qdrant_edge import Query, QueryRequest
+
+        return self._found(QueryRequest(limit=limit, query=Query.Nearest(query.dense.tolist(), using="dense"),
+                                        params=_exact(), with_payload=True))
+
+    def hybrid_colbert(self, query, limit: int = 10, candidates: int = 100) -> list[tuple[Passage, float]]:
+        """The dense and BM25 top ``candidates`` fused by Qdrant's RRF (its default k), then reranked
+        by ColBERT's MaxSim: one engine query, as notebook 07 builds it."""
+        from qdrant_edge import Fusion, Prefetch, Query, QueryRequest, SparseVector
+
+        sparse = SparseVector(indices=list(query.bm25), values=[float(v) for v in query.bm25.values()])
+        first = [Prefetch(candidates, Query.Nearest(query.dense.tolist(), using="dense"), params=_exact()),
+                 Prefetch(candidates, Query.Nearest(sparse, using="bm25"), params=_exact())]
+        fused = Prefetch(candidates, Fusion.Rrf(k=2), prefetches=first)
+        return self._found(QueryRequest(limit=limit, prefetches=[fused], with_payload=True, params=_exact(),
+                                        query=Query.Nearest(query.colbert.tolist(), using="colbert")))
+
+    def cross_encoder(self, query, cross_encoder, limit: int = 10, candidates: int = 30) -> list[tuple[Passage, float]]:
+        """The dense top ``candidates`` reranked by the cross-encoder (its logits as scores; one pair
+        per model pass, cached per pair: ``helpers.pipelines.cross_encoder_scores``)."""
+        from .pipelines import cross_encoder_scores
+
+        found = self.dense(query, limit=candidates)
+        if not found:
+            return []
+        logits = cross_encoder_scores(cross_encoder, query.text, [p.text for p, _ in found]).tolist()
+        order = sorted(range(len(found)), key=lambda i: (-logits[i], i))[:limit]
+        return [(found[i][0], float(logits[i])) for i in order]
+
+    def _found(self, request) -> list[tuple[Passage, float]]:
+        found = []
+        for point in self.shard.query(request):
+            p = point.payload
+            found.append((Passage(p["passage_id"], p["path"], int(p["position"]), p["heading"], p["text"]),
+                          float(point.score)))
+        return found
+
     def close(self) -> None:
         self.shard.close()
+
+
+def _exact():
+    from qdrant_edge import SearchParams
+
+    return SearchParams(exact=True)
 
 
 def _embed_one_by_one(model, texts: list[str]) -> list[np.ndarray]:

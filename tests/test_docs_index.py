@@ -72,3 +72,39 @@ def test_update_adds_edits_and_deletes_file_by_file_and_survives_a_restart(tmp_p
     assert {p.path for p in held.values()} == {"a.md", "c.md"}
     assert held[reading.passages[0].id].heading == "Gzip"
     index.close()
+
+
+def test_the_three_pipelines_equal_their_numpy_versions(tmp_path, models, monkeypatch):
+    import numpy as np
+    from fastembed.rerank.cross_encoder import TextCrossEncoder
+
+    from helpers.corpus import load_passages
+    from helpers.pipelines import CorpusIndex, rrf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    texts = [p.text for p in load_passages(60)]
+    for i, text in enumerate(texts):
+        (docs / f"p{i:02d}.txt").write_text(text)
+    count = token_counter(models["dense_model"])
+    reading = read_documents(docs, count)
+    assert len(reading.passages) >= 60
+    index = DocumentIndex(docs, root=tmp_path / "indexes", **models)
+    index.update(reading.passages)
+    texts = [p.text for p in reading.passages]
+    ours = CorpusIndex.build(texts, cross_encoder=TextCrossEncoder(helpers.CROSS_ENCODER_MODEL), **models)
+    position = {p.id: i for i, p in enumerate(reading.passages)}
+    for text in ["how do I compress a file with gzip", "parse command line arguments"]:
+        query = index.embed_query(text)
+        as_ids = lambda found: [position[p.id] for p, _ in found]  # noqa: E731
+        assert as_ids(index.dense(query)) == [pid for pid, _ in ours.dense(query, 10)]
+        fused = rrf(ours.dense(query, 100), ours.bm25(query, 100), limit=100)
+        want = [pid for pid, _ in ours.maxsim(query, 10, candidates=[pid for pid, _ in fused])]
+        assert as_ids(index.hybrid_colbert(query)) == want
+        reranked = index.cross_encoder(query, ours.models["cross-encoder"])
+        want = [pid for pid, _ in ours.rerank(query, [pid for pid, _ in ours.dense(query, 30)], 10)]
+        assert as_ids(reranked) == want
+        assert np.all(np.diff([s for _, s in reranked]) <= 0)
+    with pytest.raises(ValueError, match="query text is empty"):
+        index.embed_query("  ")
+    index.close()
