@@ -20,7 +20,7 @@ __all__ = ["METRICS", "Comparison", "compare_family", "compare_runs", "describe_
            "judged_at_k"]
 
 
-def _checked(run: Mapping[str, Mapping[int, float]], queries: Sequence) -> None:
+def _checked(run: Mapping[str, Mapping[int, float]], queries: Sequence, corpus_size: int | None = None) -> None:
     if not run:
         raise ValueError("the run is empty: it scores no query")
     known = {q.id for q in queries}
@@ -33,9 +33,12 @@ def _checked(run: Mapping[str, Mapping[int, float]], queries: Sequence) -> None:
     empty = [qid for qid, scores in run.items() if not scores]
     if empty:
         raise ValueError(f"the run scores no passage for queries: {', '.join(empty[:5])}")
-    from .corpus import load_passages
+    if corpus_size is None:
+        from .corpus import load_passages
 
-    n_passages = len(load_passages())
+        n_passages = len(load_passages())
+    else:
+        n_passages = corpus_size
     outside = sorted({pid for scores in run.values() for pid in scores
                       if not isinstance(pid, (int, np.integer)) or not 0 <= pid < n_passages}, key=str)
     if outside:
@@ -54,7 +57,7 @@ def _judgement_rows(judged: tuple) -> tuple:
     return tuple(rows)
 
 
-def _ranx_lists(run: Mapping[str, Mapping[int, float]], queries: Sequence):
+def _ranx_lists(run: Mapping[str, Mapping[int, float]], queries: Sequence, corpus_size: int | None = None):
     """The judgements and the run as ranx's metric functions take them, in ``queries``' order:
     numba typed lists of ``(n, 2)`` arrays ``[passage_id, score]``, each sorted best first.
 
@@ -64,7 +67,7 @@ def _ranx_lists(run: Mapping[str, Mapping[int, float]], queries: Sequence):
     """
     from numba.typed import List
 
-    _checked(run, queries)
+    _checked(run, queries, corpus_size)
     judged = _judgement_rows(tuple((q.id, tuple(sorted(q.judgements.items()))) for q in queries))
     ranked = []
     for q in queries:
@@ -75,11 +78,12 @@ def _ranx_lists(run: Mapping[str, Mapping[int, float]], queries: Sequence):
     return List(judged), List(ranked)
 
 
-def _per_query(run: Mapping[str, Mapping[int, float]], queries: Sequence, metrics: Sequence[str]) -> dict:
+def _per_query(run: Mapping[str, Mapping[int, float]], queries: Sequence, metrics: Sequence[str],
+               corpus_size: int | None = None) -> dict:
     """``{metric: (n_queries,) array}``, computed by ranx, in ``queries``' order."""
     from ranx import evaluate
 
-    qrels, ranked = _ranx_lists(run, queries)
+    qrels, ranked = _ranx_lists(run, queries, corpus_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's type-safety notes, not about the results
         # listed twice when alone: ranx 0.3.21's evaluate fails for one metric with return_mean=False
@@ -89,8 +93,11 @@ def _per_query(run: Mapping[str, Mapping[int, float]], queries: Sequence, metric
 
 
 def evaluate_run(run: Mapping[str, Mapping[int, float]], queries: Sequence,
-                 metrics: Sequence[str] = METRICS, per_query: bool = False) -> dict:
+                 metrics: Sequence[str] = METRICS, per_query: bool = False, *, corpus_size: int | None = None) -> dict:
     """Mean of each metric over ``queries`` (``helpers.queries.Query`` objects), or per query.
+
+    ``corpus_size``: passage ids run from 0 to ``corpus_size - 1`` (default: the course's corpus;
+    another collection, such as notebook 11's documents numbered 0, 1, ..., gives its own size).
 
     Returns ``{metric: float}``, or with ``per_query`` ``{metric: {query_id: float}}``. Grade 2
     and grade 1 both count as relevant for recall and MRR (ranx's default, relevance level 1);
@@ -98,7 +105,7 @@ def evaluate_run(run: Mapping[str, Mapping[int, float]], queries: Sequence,
     ``ValueError`` for an empty run, an unknown query id, a query the run does not score, or a
     passage id outside the corpus.
     """
-    scores = _per_query(run, queries, metrics)
+    scores = _per_query(run, queries, metrics, corpus_size)
     if per_query:
         return {m: {q.id: float(v) for q, v in zip(queries, scores[m])} for m in metrics}
     return {m: float(np.mean(scores[m])) for m in metrics}
@@ -122,8 +129,10 @@ class Comparison:
 
 
 def compare_runs(run_a: Mapping[str, Mapping[int, float]], run_b: Mapping[str, Mapping[int, float]],
-                 queries: Sequence, metric: str = "ndcg@10", stat_test: str = "student") -> Comparison:
-    """Is ``run_a`` better than ``run_b`` on ``queries``, beyond chance?
+                 queries: Sequence, metric: str = "ndcg@10", stat_test: str = "student", *,
+                 corpus_size: int | None = None) -> Comparison:
+    """Is ``run_a`` better than ``run_b`` on ``queries``, beyond chance? (``corpus_size``: as in
+    :func:`evaluate_run`.)
 
     ``stat_test``: ``"student"``, the two-sided paired t-test that ``ranx.compare`` runs
     (``scipy.stats.ttest_rel``); or ``"fisher"``, a paired randomisation test
@@ -136,8 +145,8 @@ def compare_runs(run_a: Mapping[str, Mapping[int, float]], run_b: Mapping[str, M
 
     if stat_test not in ("student", "fisher"):
         raise ValueError(f"unknown stat_test {stat_test!r}: use 'student' or 'fisher'")
-    a = _per_query(run_a, queries, [metric])[metric]
-    b = _per_query(run_b, queries, [metric])[metric]
+    a = _per_query(run_a, queries, [metric], corpus_size)[metric]
+    b = _per_query(run_b, queries, [metric], corpus_size)[metric]
     if np.array_equal(a, b):
         p_value = 1.0  # no difference at all (the t-test would divide by zero)
     elif stat_test == "student":
@@ -222,8 +231,9 @@ def describe_comparison(name_a: str, name_b: str, c: Comparison, adjusted_p: flo
 
 def compare_family(runs: Mapping[str, Mapping[str, Mapping[int, float]]], pairs: Sequence[tuple[str, str]],
                    queries: Sequence, metric: str = "ndcg@10", stat_test: str = "student",
-                   alpha: float = 0.05) -> list[dict]:
-    """Every pair of ``runs`` (named in ``pairs``) compared, as one family with Holm's adjustment.
+                   alpha: float = 0.05, *, corpus_size: int | None = None) -> list[dict]:
+    """Every pair of ``runs`` (named in ``pairs``) compared, as one family with Holm's adjustment
+    (``corpus_size``: as in :func:`evaluate_run`).
 
     Returns one dict per pair, in order: ``a``, ``b``, ``comparison`` (a :class:`Comparison`),
     ``adjusted_p`` and ``significant`` (adjusted p at most ``alpha``: the chance of any false
@@ -235,7 +245,7 @@ def compare_family(runs: Mapping[str, Mapping[str, Mapping[int, float]]], pairs:
     unknown = sorted({name for pair in pairs for name in pair} - set(runs))
     if unknown:
         raise ValueError(f"no run named {', '.join(map(repr, unknown))}; runs: {', '.join(runs)}")
-    comparisons = [compare_runs(runs[a], runs[b], queries, metric, stat_test) for a, b in pairs]
+    comparisons = [compare_runs(runs[a], runs[b], queries, metric, stat_test, corpus_size=corpus_size) for a, b in pairs]
     adjusted = holm([c.p_value for c in comparisons])
     return [{"a": a, "b": b, "comparison": c, "adjusted_p": float(p), "significant": bool(p <= alpha),
              "sentence": describe_comparison(a, b, c, float(p), alpha, len(queries))}

@@ -242,3 +242,21 @@ def test_compare_family_adjusts_with_holm_and_reverses_with_the_data():
         compare_family(runs, [("good", "nope")], queries)
     with pytest.raises(ValueError, match="pairs is empty"):
         compare_family(runs, [], queries)
+
+
+def test_another_collection_gives_its_own_size():
+    from helpers.evaluation import compare_family, compare_runs
+
+    queries = [Query("d1", "q", "question", "test", False, {3000: 2, 5: 1}),
+               Query("d2", "r", "question", "test", False, {4: 2})]
+    good = {"d1": {3000: 2.0, 5: 1.0}, "d2": {8: 1.0, 4: 0.5}}  # d2 only half good: differences vary
+    bad = {"d1": {7: 1.0}, "d2": {8: 1.0}}
+    with pytest.raises(ValueError, match=r"ids 0\.\.2457"):
+        evaluate_run(good, queries)  # passage 3000 is outside the course's corpus
+    per_query = evaluate_run(good, queries, metrics=["ndcg@10"], per_query=True, corpus_size=5000)["ndcg@10"]
+    assert per_query["d1"] == pytest.approx(1.0) and 0 < per_query["d2"] < 1
+    with pytest.raises(ValueError, match=r"ids 0\.\.9\): 3000"):
+        evaluate_run(good, queries, corpus_size=10)
+    assert compare_runs(good, bad, queries, corpus_size=5000).mean_a == pytest.approx(np.mean(list(per_query.values())))
+    family = compare_family({"good": good, "bad": bad}, [("good", "bad")], queries, corpus_size=5000)
+    assert family[0]["comparison"].wins == 2
