@@ -144,51 +144,12 @@ def paragraphs(block: str) -> list[str]:
 def pack(parts: list[str], count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
     """Paragraphs packed greedily into passages of at most ``max_tokens`` tokens; a paragraph that is
     too long on its own is cut at sentence ends, then at word boundaries."""
-    pieces: list[str] = []
-    for part in parts:
-        pieces.extend(_split_long(part, count_tokens, max_tokens))
-    passages: list[str] = []
-    current = ""
-    for piece in pieces:
-        candidate = f"{current}\n\n{piece}" if current else piece
-        if current and count_tokens(candidate) > max_tokens:
-            passages.append(current)
-            current = piece
-        else:
-            current = candidate
-    if current:
-        passages.append(current)
-    return passages
+    pieces = [piece for part in parts for piece in _split_long(part, count_tokens, max_tokens)]
+    return _greedy(pieces, "\n\n", count_tokens, max_tokens)
 
 
-def _split_long(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
-    if count_tokens(text) <= max_tokens:
-        return [text]
-    sentences = _SENTENCE_END.split(text)
-    if len(sentences) > 1:
-        out: list[str] = []
-        for sentence in sentences:
-            out.extend(_split_long(sentence, count_tokens, max_tokens))
-        return _merge(out, " ", count_tokens, max_tokens)
-    words = text.split(" ") if " " in text else text.split()
-    if len(words) == 1:  # one enormous "word": cut its characters
-        size = max(1, len(text) * max_tokens // (2 * count_tokens(text)))
-        return [text[i:i + size] for i in range(0, len(text), size)]
-    out, current = [], ""
-    for word in words:
-        candidate = f"{current} {word}" if current else word
-        if current and count_tokens(candidate) > max_tokens:
-            out.append(current)
-            current = word
-        else:
-            current = candidate
-    if current:
-        out.append(current)
-    return [piece for chunk in out for piece in (_split_long(chunk, count_tokens, max_tokens)
-                                                 if count_tokens(chunk) > max_tokens else [chunk])]
-
-
-def _merge(pieces: list[str], joiner: str, count_tokens, max_tokens) -> list[str]:
+def _greedy(pieces: list[str], joiner: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    """Consecutive pieces joined by ``joiner`` while the result stays within ``max_tokens``."""
     merged, current = [], ""
     for piece in pieces:
         candidate = f"{current}{joiner}{piece}" if current else piece
@@ -200,6 +161,23 @@ def _merge(pieces: list[str], joiner: str, count_tokens, max_tokens) -> list[str
     if current:
         merged.append(current)
     return merged
+
+
+def _split_long(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    """``text`` as pieces within ``max_tokens``: cut at sentence ends, then at spaces, then (one
+    enormous "word") into runs of characters."""
+    if count_tokens(text) <= max_tokens:
+        return [text]
+    sentences = _SENTENCE_END.split(text)
+    if len(sentences) > 1:
+        pieces = [piece for sentence in sentences for piece in _split_long(sentence, count_tokens, max_tokens)]
+        return _greedy(pieces, " ", count_tokens, max_tokens)
+    words = text.split(" ") if " " in text else text.split()  # spaces only: a line break stays in its word
+    if len(words) == 1:
+        size = max(1, len(text) * max_tokens // (2 * count_tokens(text)))
+        return [text[i:i + size] for i in range(0, len(text), size)]
+    pieces = [piece for word in words for piece in _split_long(word, count_tokens, max_tokens)]
+    return _greedy(pieces, " ", count_tokens, max_tokens)
 
 
 # --- reading one file ---------------------------------------------------------------------------------

@@ -200,3 +200,9 @@ def test_the_frozen_sample_reads_whole_and_within_the_limit():
     assert max(count(p.text) for p in reading.passages) <= 180
     assert len({p.id for p in reading.passages}) == len(reading.passages)
     assert {p.path.split("/")[0] for p in reading.passages} == {"README.md", "code", "notebooks"}
+    # the sample's judgements name passages by id: a change to the cutting must not orphan them
+    from helpers.judgements import read_judgements
+
+    judged = read_judgements(sample.parent / "sample_judgements.jsonl")
+    assert judged.damaged == [] and len(judged.grades) >= 12
+    assert {pid for grades in judged.grades.values() for pid in grades} <= {p.id for p in reading.passages}
