@@ -77,8 +77,8 @@ class DocumentIndex:
         no_graph = HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
         config = EdgeConfig(
             vectors={"dense": EdgeVectorParams(size=384, distance=Distance.Cosine),
-                     "colbert": EdgeVectorParams(size=int(colbert_model.embedding_size) if hasattr(
-                         colbert_model, "embedding_size") else 128, distance=Distance.Dot, hnsw_config=no_graph,
+                     "colbert": EdgeVectorParams(size=int(colbert_model.embedding_size), distance=Distance.Dot,
+                                                 hnsw_config=no_graph,
                          multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim))},
             sparse_vectors={"bm25": EdgeSparseVectorParams(modifier=Modifier.Idf)})
         shard_path = self.path / "shard"

@@ -63,6 +63,22 @@ def edge_points(multivectors, *, dense_vectors=None, payloads=None, ids=None,
                                                              multi_name, dense_name)]
 
 
+def upsert_in_batches(shard, multivectors, *, dense_vectors=None, dense_name: str = "dense",
+                      multi_name: str = "colbert", batch_size: int = 250) -> None:
+    """Upsert one point per document (ids 0, 1, 2, ...) into ``shard``, ``batch_size`` at a time so
+    that the points' Python lists never hold the whole corpus at once. Arguments as in
+    :func:`edge_points`; raises ``ValueError`` for a ``batch_size`` below 1."""
+    from qdrant_edge import UpdateOperation
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    for start in range(0, len(multivectors), batch_size):
+        ids = list(range(start, min(start + batch_size, len(multivectors))))
+        dense = None if dense_vectors is None else [dense_vectors[i] for i in ids]
+        shard.update(UpdateOperation.upsert_points(edge_points(
+            [multivectors[i] for i in ids], dense_vectors=dense, ids=ids, dense_name=dense_name, multi_name=multi_name)))
+
+
 def close_shard(shard) -> None:
     """Close a shard made by :func:`edge_shard` now, and delete its folder (instead of at exit)."""
     for i, (known, folder) in enumerate(_SHARDS):
@@ -106,7 +122,7 @@ def engine_rankings(model, doc_vectors, queries, quantization, params, *, limit:
 
     import numpy as np
     from qdrant_edge import (Distance, EdgeVectorParams, HnswIndexConfig, MultiVectorComparator, MultiVectorConfig,
-                             Query, QueryRequest, UpdateOperation)
+                             Query, QueryRequest)
 
     from . import embedding_cache
     from .pipelines import matrices_sha256
@@ -121,9 +137,7 @@ def engine_rankings(model, doc_vectors, queries, quantization, params, *, limit:
                 size=int(doc_vectors[0].shape[1]), distance=Distance.Dot,
                 multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim), quantization_config=quantization,
                 hnsw_config=HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000))}))
-            for start in range(0, len(doc_vectors), 250):
-                ids = list(range(start, min(start + 250, len(doc_vectors))))
-                made[0].update(UpdateOperation.upsert_points(edge_points([doc_vectors[i] for i in ids], ids=ids)))
+            upsert_in_batches(made[0], doc_vectors)
             made[0].optimize()
         return made[0]
 

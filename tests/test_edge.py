@@ -129,3 +129,19 @@ def test_close_shard_deletes_the_folder_and_refuses_a_stranger():
     assert not os.path.exists(folder)
     with pytest.raises(ValueError, match="not made by helpers.edge_shard"):
         close_shard(shard)
+
+
+def test_upsert_in_batches_equals_one_upsert(small_corpus):
+    from helpers.edge import upsert_in_batches
+
+    by_batches = edge_shard({"colbert": colbert_params(), "dense": EdgeVectorParams(size=384, distance=Distance.Cosine)})
+    upsert_in_batches(by_batches, small_corpus.multi, dense_vectors=small_corpus.dense, batch_size=7)
+    at_once = edge_shard({"colbert": colbert_params(), "dense": EdgeVectorParams(size=384, distance=Distance.Cosine)})
+    at_once.update(UpdateOperation.upsert_points(edge_points(small_corpus.multi, dense_vectors=small_corpus.dense)))
+    assert by_batches.info().points_count == at_once.info().points_count == N_PASSAGES
+    for multi_query, dense_query in small_corpus.queries:
+        for using, vector in (("colbert", multi_query.tolist()), ("dense", dense_query.tolist())):
+            request = QueryRequest(limit=10, query=Query.Nearest(vector, using=using))
+            assert [(p.id, p.score) for p in by_batches.query(request)] == [(p.id, p.score) for p in at_once.query(request)]
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        upsert_in_batches(by_batches, small_corpus.multi, batch_size=0)
