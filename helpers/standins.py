@@ -39,7 +39,8 @@ counts and shapes match the real models exactly. ``role_label`` gives the short 
 table and figure shows next to a score, so a stand-in number never passes for the real model's.
 
 Safe to call from several kernels at once (a file lock serialises the build) and self-repairing:
-a manifest records every file's SHA-256, and a folder that does not match it is rebuilt.
+a manifest records every file's SHA-256 (and its size and time, so that a check need not read
+120 MB each time), and a model folder that does not match it is rebuilt, alone.
 """
 
 from __future__ import annotations
@@ -414,8 +415,9 @@ def _snapshot(root: Path, standin: StandIn) -> Path:
     return root / repo_folder(standin.source_repo) / "snapshots" / REVISION
 
 
-def reference_outputs(root: Path) -> dict[str, np.ndarray]:
-    """Each laid-out graph in ``root`` run by ONNX Runtime on the seed lesson's texts.
+def reference_outputs(root: Path, roles: tuple[str, ...] = ROLES) -> dict[str, np.ndarray]:
+    """Each laid-out graph in ``root`` (of the given ``roles``) run by ONNX Runtime on the seed
+    lesson's texts.
 
     Keys ``"<role>/<i>"``: the graph's first output for the i-th input, batch of one. Inputs: the
     seed's query and its two documents (dense, ColBERT), and the (query, document) pairs
@@ -428,7 +430,7 @@ def reference_outputs(root: Path) -> dict[str, np.ndarray]:
     from .examples import SEED_DOCUMENTS, SEED_QUERY
 
     outputs = {}
-    for standin in STANDINS:
+    for standin in (s for s in STANDINS if s.role in roles):
         snap = _snapshot(root, standin)
         tokenizer = Tokenizer.from_file(str(snap / "tokenizer.json"))
         options = ort.SessionOptions()
@@ -447,15 +449,15 @@ def reference_outputs(root: Path) -> dict[str, np.ndarray]:
     return outputs
 
 
-def check_reference(root: Path, reference: Path | None = None) -> float:
-    """Raise ``StandInFileError`` unless the graphs in ``root`` give the committed reference outputs
-    within :data:`REFERENCE_TOLERANCE`; returns the largest difference found."""
+def check_reference(root: Path, reference: Path | None = None, roles: tuple[str, ...] = ROLES) -> float:
+    """Raise ``StandInFileError`` unless the graphs in ``root`` (of the given ``roles``) give the
+    committed reference outputs within :data:`REFERENCE_TOLERANCE`; returns the largest difference."""
     reference = REFERENCE_PATH if reference is None else Path(reference)
     if not reference.is_file():
         raise StandInFileError(f"{reference} is missing; it is part of the course: restore it with git")
     with np.load(reference) as stored:
-        expected = {key: stored[key] for key in stored.files}
-    got = reference_outputs(root)
+        expected = {key: stored[key] for key in stored.files if key.split("/")[0] in roles}
+    got = reference_outputs(root, roles)
     worst = 0.0
     for key in sorted(expected.keys() | got.keys()):
         role = key.split("/")[0]
@@ -491,37 +493,80 @@ def _repo_folders() -> list[str]:
     return [repo_folder(s.source_repo) for s in STANDINS] + [repo_folder(BM25_MODEL)]
 
 
-def _hash_files(root: Path) -> dict[str, str]:
+def _hash_files(root: Path, folders: list[str]) -> dict[str, str]:
     files = {}
-    for name in _repo_folders():
+    for name in folders:
         base = root / name
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             files[path.relative_to(root).as_posix()] = _sha256(path)
     return files
 
 
-def is_complete(cache_dir: Path) -> bool:
-    """True when ``cache_dir`` holds every stand-in file, each matching the manifest."""
-    manifest = Path(cache_dir) / MANIFEST
-    try:
-        recorded = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        return False
-    if recorded.get("version") != STANDIN_VERSION or recorded.get("projection") != _projection_digest():
-        return False
-    files = recorded.get("files", {})
-    needed = {
+def _needed_files() -> set[str]:
+    return {
         f"{repo_folder(s.source_repo)}/snapshots/{REVISION}/{name}"
         for s in STANDINS
         for name in (s.model_file, "tokenizer.json", "tokenizer_config.json")
     } | {f"{repo_folder(BM25_MODEL)}/snapshots/{REVISION}/{name}" for name in ("config.json", "english.txt")}
-    if not needed <= files.keys():
-        return False
+
+
+def _read_manifest(cache_dir: Path) -> dict | None:
+    """The manifest, or None when it is missing, unreadable or from another version or projection."""
+    try:
+        recorded = json.loads((Path(cache_dir) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or recorded.get("version") != STANDIN_VERSION \
+            or recorded.get("projection") != _projection_digest() or not isinstance(recorded.get("files"), dict):
+        return None
+    return recorded
+
+
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def intact_folders(cache_dir: Path) -> set[str]:
+    """The model folders in ``cache_dir`` whose every file matches the manifest's SHA-256.
+
+    A file whose size and modification time are the ones the manifest recorded is taken as
+    unchanged without reading it (as git and make do); any other file is hashed.
+    """
+    cache_dir = Path(cache_dir)
+    recorded = _read_manifest(cache_dir)
+    if recorded is None:
+        return set()
+    files, stats = recorded["files"], recorded.get("stat", {})
+    damaged = {rel.split("/", 1)[0] for rel in _needed_files() - files.keys()}
     for rel, digest in files.items():
-        path = Path(cache_dir) / rel
-        if not path.is_file() or _sha256(path) != digest:
-            return False
-    return True
+        folder = rel.split("/", 1)[0]
+        if folder in damaged:
+            continue
+        path = cache_dir / rel
+        try:
+            if stats.get(rel) == _stat_key(path):
+                continue
+            if path.is_file() and _sha256(path) == digest:
+                continue
+        except OSError:
+            pass
+        damaged.add(folder)
+    return set(_repo_folders()) - damaged
+
+
+def is_complete(cache_dir: Path) -> bool:
+    """True when ``cache_dir`` holds every stand-in file, each matching the manifest."""
+    return intact_folders(cache_dir) == set(_repo_folders())
+
+
+def _write_manifest(cache_dir: Path, files: dict[str, str]) -> None:
+    manifest = {"version": STANDIN_VERSION, "revision": REVISION, "wheel": WHEEL,
+                "projection": _projection_digest(), "files": files,
+                "stat": {rel: _stat_key(cache_dir / rel) for rel in files}}
+    tmp = cache_dir / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, cache_dir / MANIFEST)
 
 
 @dataclass(frozen=True)
@@ -544,29 +589,35 @@ def ensure_standins(cache_dir: str | os.PathLike, lock_timeout: float = 600.0) -
     cache_dir = Path(cache_dir)
     start = time.perf_counter()
     if is_complete(cache_dir):
+        recorded = _read_manifest(cache_dir)
+        if "stat" not in recorded:  # a manifest from before sizes and times were recorded
+            with FileLock(str(cache_dir / ".build.lock"), timeout=lock_timeout):
+                _write_manifest(cache_dir, recorded["files"])
         return BuildReport(cache_dir, False, time.perf_counter() - start)
     wheel_data_dir()  # fail early, naming the package
     cache_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache_dir / ".build.lock"), timeout=lock_timeout):
-        if is_complete(cache_dir):  # another process built them while we waited
+        intact = intact_folders(cache_dir)
+        if intact == set(_repo_folders()):  # another process built them while we waited
             return BuildReport(cache_dir, False, time.perf_counter() - start)
+        # only the damaged or missing models are rebuilt; the others stay as they are
+        rebuild = [s for s in STANDINS if repo_folder(s.source_repo) not in intact]
+        folders = [name for name in _repo_folders() if name not in intact]
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cache_dir))
         try:
-            for standin in STANDINS:
+            for standin in rebuild:
                 write_model(staging, standin)
-            write_bm25(staging)
-            check_reference(staging)  # before anything moves into place
-            files = _hash_files(staging)
+            if repo_folder(BM25_MODEL) in folders:
+                write_bm25(staging)
+            check_reference(staging, roles=tuple(s.role for s in rebuild))  # before anything moves
+            kept = (_read_manifest(cache_dir) or {}).get("files", {})
+            files = {rel: digest for rel, digest in kept.items() if rel.split("/", 1)[0] in intact}
+            files.update(_hash_files(staging, folders))
             (cache_dir / MANIFEST).unlink(missing_ok=True)
-            for name in _repo_folders():
+            for name in folders:
                 shutil.rmtree(cache_dir / name, ignore_errors=True)
                 os.replace(staging / name, cache_dir / name)
-            manifest = {"version": STANDIN_VERSION, "revision": REVISION, "wheel": WHEEL,
-                        "projection": _projection_digest(), "files": files}
-            tmp = cache_dir / (MANIFEST + ".tmp")
-            tmp.write_text(json.dumps(manifest, indent=1))
-            os.replace(tmp, cache_dir / MANIFEST)
+            _write_manifest(cache_dir, dict(sorted(files.items())))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return BuildReport(cache_dir, True, time.perf_counter() - start)
-

@@ -107,7 +107,11 @@ def test_auto_uses_cached_real_models_without_asking_the_hub(silent_hub, empty_c
 
 
 def test_standins_in_the_normal_cache_do_not_count_as_real_models(tmp_path):
-    standins.ensure_standins(tmp_path)
+    import shutil
+
+    standins.ensure_standins(models.standin_cache_dir())
+    shutil.copytree(models.standin_cache_dir(), tmp_path, dirs_exist_ok=True, copy_function=os.link)  # read only
+    assert standins.is_complete(tmp_path)
     assert not any(models.cached_real_models(tmp_path).values())
 
 

@@ -41,10 +41,14 @@ def built(offline_models) -> "os.PathLike":
 
 @pytest.fixture
 def built_copy(built, tmp_path):
-    """A private, complete copy of the built folder, for tests that damage it (a copy, not links:
-    truncating a hard link would damage the original)."""
+    """A private, complete copy of the built folder, for tests that damage it. The ColBERT folder
+    (which tests edit in place) is copied; the rest are hard links, which tests may delete or
+    replace but never write into (writing into a link would damage the original)."""
     copy = tmp_path / "standins"
-    shutil.copytree(built, copy)
+    shutil.copytree(built, copy, copy_function=os.link, ignore=shutil.ignore_patterns(".build.lock", ".staging-*"))
+    colbert = standins.repo_folder(standins.by_role("colbert").source_repo)
+    shutil.rmtree(copy / colbert)
+    shutil.copytree(built / colbert, copy / colbert)
     assert standins.is_complete(copy)
     return copy
 
@@ -104,16 +108,6 @@ def test_vectors_are_unit_length_like_fastembeds(offline_models):
     assert np.allclose(np.linalg.norm(next(colbert.query_embed(SEED_QUERY)), axis=1), 1, atol=1e-5)
 
 
-def test_build_then_reuse(tmp_path):
-    first = standins.ensure_standins(tmp_path)
-    second = standins.ensure_standins(tmp_path)
-    assert first.built and not second.built
-    assert standins.is_complete(tmp_path)
-    manifest = json.loads((tmp_path / standins.MANIFEST).read_text())
-    assert any(name.endswith("colbert-ir--colbertv2.0/snapshots/" + standins.REVISION + "/model.onnx")
-               for name in manifest["files"])
-
-
 @pytest.mark.parametrize("damage", ["truncate", "delete", "edit-tokenizer"])
 def test_damaged_cache_is_rebuilt(built_copy, damage):
     tmp_path = built_copy
@@ -125,24 +119,22 @@ def test_damaged_cache_is_rebuilt(built_copy, damage):
         (snap / "tokenizer_config.json").unlink()
     else:
         (snap / "tokenizer.json").write_text("{}")
+    dense = tmp_path / standins.repo_folder(standins.by_role("dense").source_repo) / "snapshots" / standins.REVISION
+    before = (dense / "model_optimized.onnx").stat()
     assert not standins.is_complete(tmp_path)
     report = standins.ensure_standins(tmp_path)
     assert report.built and standins.is_complete(tmp_path)
     assert (snap / "model.onnx").stat().st_size > 20_000_000
+    after = (dense / "model_optimized.onnx").stat()  # only the damaged model was rebuilt
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
-def test_two_processes_building_at_once(tmp_path):
-    script = textwrap.dedent(f"""
-        from helpers import standins
-        print(standins.ensure_standins({str(tmp_path)!r}).built)
-    """)
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    outputs = [p.communicate(timeout=300)[0].strip() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0]
-    assert sorted(outputs) == ["False", "True"]  # one built, the other waited and reused
-    assert standins.is_complete(tmp_path)
-    assert not list(tmp_path.glob(".staging-*"))
+def test_a_same_size_edit_is_found_by_its_hash(built_copy):
+    tokenizer = built_copy / "models--colbert-ir--colbertv2.0" / "snapshots" / standins.REVISION / "tokenizer.json"
+    text = tokenizer.read_bytes()
+    tokenizer.write_bytes(text.replace(b"[MASK]", b"[MASQ]", 1))
+    assert len(tokenizer.read_bytes()) == len(text)
+    assert not standins.is_complete(built_copy)
 
 
 def test_missing_package_names_the_install_command(tmp_path, monkeypatch):
@@ -206,19 +198,21 @@ def test_served_weights_are_the_wheels_int8_weights_run_in_float(built):
         assert dequantized >= 72, (s.model, dequantized)  # 6 per layer x 12 layers, and the heads
 
 
-def test_outputs_far_from_the_reference_stop_the_build_and_leave_nothing_half_written(tmp_path, monkeypatch):
+def test_outputs_far_from_the_reference_stop_the_build_and_leave_nothing_half_written(built_copy, monkeypatch):
+    model = built_copy / "models--Xenova--ms-marco-MiniLM-L-6-v2" / "snapshots" / standins.REVISION / "onnx" / "model.onnx"
+    model.unlink()  # the cross-encoder must be rebuilt
     with np.load(standins.REFERENCE_PATH) as stored:
         changed = {key: stored[key] for key in stored.files}
     changed["cross-encoder/0"] = changed["cross-encoder/0"] + 1e-3
-    np.savez(tmp_path / "reference.npz", **changed)
-    monkeypatch.setattr(standins, "REFERENCE_PATH", tmp_path / "reference.npz")
+    np.savez(built_copy / "reference.npz", **changed)
+    monkeypatch.setattr(standins, "REFERENCE_PATH", built_copy / "reference.npz")
     with pytest.raises(standins.StandInFileError,
                        match=r"cross-encoder model \(from reranker_en/model\.onnx\) differs .* by 0\.001(.|\n)*pip install"):
-        standins.ensure_standins(tmp_path / "fresh")
-    assert not standins.is_complete(tmp_path / "fresh")
-    assert not list((tmp_path / "fresh").glob("models--*")) and not list((tmp_path / "fresh").glob(".staging-*"))
+        standins.ensure_standins(built_copy)
+    assert not standins.is_complete(built_copy) and not model.exists()
+    assert not list(built_copy.glob(".staging-*"))
     monkeypatch.undo()  # the committed reference: a second run repairs the folder
-    assert standins.ensure_standins(tmp_path / "fresh").built and standins.is_complete(tmp_path / "fresh")
+    assert standins.ensure_standins(built_copy).built and standins.is_complete(built_copy)
 
 
 def test_the_committed_reference_is_what_the_graphs_give_here(built):
@@ -235,7 +229,10 @@ def test_labels_say_which_weights_made_a_number():
         helpers.label("sparse")
 
 
-def test_offline_profile_never_touches_the_normal_cache(tmp_path):
+def test_two_kernels_at_once_build_once_and_never_touch_the_normal_cache(tmp_path):
+    """Two processes set up the offline profile on an empty stand-in folder at the same time: one
+    builds, the other waits for it and reuses the folder; neither writes to the learner's fastembed
+    cache or to the temporary folder."""
     learner_cache = tmp_path / "learner-cache"
     learner_cache.mkdir()
     tmpdir = tmp_path / "tmp"
@@ -244,20 +241,28 @@ def test_offline_profile_never_touches_the_normal_cache(tmp_path):
            "TMPDIR": str(tmpdir), "COURSE_STANDIN_CACHE": str(tmp_path / "standins")}
     script = textwrap.dedent("""
         import os, helpers
+        from helpers import standins
         from fastembed import LateInteractionTextEmbedding, TextEmbedding
         from fastembed.rerank.cross_encoder import TextCrossEncoder
+        built = standins.ensure_standins(os.environ["COURSE_STANDIN_CACHE"]).built
         helpers.setup(quiet=True)
         list(TextEmbedding(helpers.DENSE_MODEL).embed(["a text"]))
         list(TextCrossEncoder(helpers.CROSS_ENCODER_MODEL).rerank("a", ["b"]))
         list(LateInteractionTextEmbedding(helpers.COLBERT_MODEL).embed(["a text"]))
-        print(os.environ["FASTEMBED_CACHE_PATH"])
+        print(built, os.environ["FASTEMBED_CACHE_PATH"])
     """)
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str(tmp_path / "standins")
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    assert sorted(out.strip() for out, _ in outputs) == [f"{flag} {tmp_path / 'standins'}" for flag in ("False", "True")]
     assert list(learner_cache.iterdir()) == []
     assert not (tmpdir / "fastembed_cache").exists()
     assert standins.is_complete(tmp_path / "standins")
+    assert not list((tmp_path / "standins").glob(".staging-*"))
+    manifest = json.loads((tmp_path / "standins" / standins.MANIFEST).read_text())
+    assert any(name.endswith("colbert-ir--colbertv2.0/snapshots/" + standins.REVISION + "/model.onnx")
+               for name in manifest["files"])
 
 
 def test_a_changed_projection_is_an_error_not_a_silent_change(tmp_path, monkeypatch):
