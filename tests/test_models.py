@@ -1,5 +1,6 @@
 """Model profiles: the auto decision, bad names, and the cache check."""
 
+import os
 import socket
 import threading
 
