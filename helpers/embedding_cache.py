@@ -87,19 +87,55 @@ def cache_dir(environ: dict | None = None) -> Path:
 # ----------------------------------------------------------------------------- keys
 
 _FILE_HASHES: dict[tuple, str] = {}
+#: In the cache folder: what earlier processes found, ``{"<path>|<size>|<mtime_ns>|<inode>": sha256,
+#: "integer:<sha256>": true or false}``, so a new kernel does not read 120 MB model files again.
+FACTS_FILE = "file-facts.txt"
+
+
+def _stored_facts() -> dict:
+    if not cache_enabled():
+        return {}
+    try:
+        facts = json.loads((cache_dir() / FACTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return facts if isinstance(facts, dict) else {}
+
+
+def _store_fact(key: str, value) -> None:
+    """Add one fact to :data:`FACTS_FILE` (a lost race only costs a later process one hash)."""
+    if not cache_enabled():
+        return
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        facts = {**_stored_facts(), key: value}
+        tmp = folder / f".{FACTS_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        tmp.write_text(json.dumps(facts, indent=1, sort_keys=True))
+        os.replace(tmp, folder / FACTS_FILE)
+    except OSError:
+        pass
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's contents; remembered per (path, size, mtime, inode) in this process."""
+    """SHA-256 of a file's contents; remembered per (path, size, mtime, inode) in this process and,
+    with the cache on, in :data:`FACTS_FILE` for later processes (as git trusts a file's size and
+    time)."""
     path = Path(path).resolve()
     stat = path.stat()
     memo = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
     if memo not in _FILE_HASHES:
-        digest = hashlib.sha256()
-        with open(path, "rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-        _FILE_HASHES[memo] = digest.hexdigest()
+        key = "|".join(map(str, memo))
+        stored = _stored_facts().get(key)
+        if isinstance(stored, str) and len(stored) == 64:
+            _FILE_HASHES[memo] = stored
+        else:
+            digest = hashlib.sha256()
+            with open(path, "rb") as file:
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
+            _FILE_HASHES[memo] = digest.hexdigest()
+            _store_fact(key, _FILE_HASHES[memo])
     return _FILE_HASHES[memo]
 
 
@@ -147,9 +183,14 @@ def integer_graph(path: Path) -> bool:
     ``DynamicQuantizeMatMul``): results that depend on the CPU's integer instructions."""
     digest = file_sha256(path)
     if digest not in _INTEGER_GRAPHS:
-        data = Path(path).read_bytes()
-        _INTEGER_GRAPHS[digest] = any(op in data for op in (b"MatMulInteger", b"QLinearMatMul",
-                                                             b"DynamicQuantizeMatMul"))
+        stored = _stored_facts().get(f"integer:{digest}")
+        if isinstance(stored, bool):
+            _INTEGER_GRAPHS[digest] = stored
+        else:
+            data = Path(path).read_bytes()
+            _INTEGER_GRAPHS[digest] = any(op in data for op in (b"MatMulInteger", b"QLinearMatMul",
+                                                                 b"DynamicQuantizeMatMul"))
+            _store_fact(f"integer:{digest}", _INTEGER_GRAPHS[digest])
     return _INTEGER_GRAPHS[digest]
 
 

@@ -306,3 +306,36 @@ def test_chunks_of_one_share_texts_across_lists_in_any_order(cache, model):
     assert [float(v[0]) for v in again] == [5.0, 1.0, 3.0]
     with pytest.raises(ValueError, match="chunk_size"):
         embedding_cache.cached(model, first, {"method": "test"}, lambda p: [], chunk_size=0)
+
+
+def test_a_files_hash_is_remembered_for_later_processes_until_the_file_changes(cache, tmp_path, monkeypatch):
+    import hashlib
+    import os
+
+    path = tmp_path / "weights.onnx"
+    path.write_bytes(b"first weights")
+    first = embedding_cache.file_sha256(path)
+    assert first == hashlib.sha256(b"first weights").hexdigest()
+    monkeypatch.setattr(embedding_cache, "_FILE_HASHES", {})  # a new process
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+    assert json.loads((cache / embedding_cache.FACTS_FILE).read_text())[key] == first
+    # the stored fact is what a new process uses while size, time and inode are the same ...
+    facts = json.loads((cache / embedding_cache.FACTS_FILE).read_text())
+    (cache / embedding_cache.FACTS_FILE).write_text(json.dumps({**facts, key: "f" * 64}))
+    assert embedding_cache.file_sha256(path) == "f" * 64
+    # ... and a changed file is hashed again
+    monkeypatch.setattr(embedding_cache, "_FILE_HASHES", {})
+    path.write_bytes(b"other weights")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert embedding_cache.file_sha256(path) == hashlib.sha256(b"other weights").hexdigest()
+
+
+def test_a_damaged_facts_file_is_ignored(cache, tmp_path):
+    import hashlib
+
+    cache.mkdir(parents=True)
+    (cache / embedding_cache.FACTS_FILE).write_text("{not json")
+    path = tmp_path / "weights.onnx"
+    path.write_bytes(b"weights")
+    assert embedding_cache.file_sha256(path) == hashlib.sha256(b"weights").hexdigest()
