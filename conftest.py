@@ -5,7 +5,10 @@ nbval's kernels inherit this process's environment. Tests that need the real mod
 their own subprocess with the Hub settings (tests/test_hub.py).
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ["COURSE_MODELS"] = "offline"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -13,6 +16,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["COURSE_PROGRESS"] = "off"
 # two test workers share two cores: ONNX Runtime's idle threads sleep instead of spinning
 os.environ["COURSE_ORT_SPINNING"] = "off"
+# notebook 11 reads its frozen sample, shows its static table (no widget frontend under nbval), and
+# indexes into a fresh folder, so its "embedded and added" counts are the same on every run
+os.environ.pop("COURSE_DOCS", None)
+os.environ["COURSE_WIDGETS"] = "off"
+_DOCS_INDEX = tempfile.mkdtemp(prefix="course-docs-index-")
+os.environ["COURSE_DOCS_INDEX"] = _DOCS_INDEX
+atexit.register(shutil.rmtree, _DOCS_INDEX, True)
 
 
 import pytest  # noqa: E402

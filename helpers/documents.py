@@ -68,7 +68,8 @@ class Reading:
 
     def summary(self) -> str:
         """One line: how many passages from how many files, and what was left out."""
-        parts = [f"{len(self.passages):,} passages from {self.files_read:,} files in {self.folder}"]
+        # the folder's name only: a full path would differ from machine to machine
+        parts = [f"{len(self.passages):,} passages from {self.files_read:,} files in {Path(self.folder).name}/"]
         if self.skipped:
             parts.append(f"{len(self.skipped):,} skipped (listed above)")
         if self.other_files:

@@ -21,7 +21,8 @@ class Table:
 
     def _repr_markdown_(self) -> str:
         lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
-        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        # a "|" inside a cell would end the cell: escaped (passages of notebook 11 quote tables)
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in self.rows]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -14,8 +14,11 @@ resident size seen by polling the kernel and its children every 50 ms).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -131,6 +134,12 @@ def main() -> int:
     args = parser.parse_args()
     # saved outputs must not hold progress bars (the kernels inherit this; helpers/progress.py)
     os.environ["COURSE_PROGRESS"] = "off"
+    # no widget frontend here: notebook 11 shows its static table (helpers/project.py)
+    os.environ["COURSE_WIDGETS"] = "off"
+    if args.in_place:  # committed outputs: notebook 11 on its frozen sample, indexed afresh
+        os.environ.pop("COURSE_DOCS", None)
+        os.environ["COURSE_DOCS_INDEX"] = tempfile.mkdtemp(prefix="course-docs-index-")
+        atexit.register(shutil.rmtree, os.environ["COURSE_DOCS_INDEX"], True)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
     out_dir = ROOT / "build" / "executed"
     failures = 0

@@ -1,0 +1,188 @@
+"""helpers.project: notebook 11's folder choice, search side by side, grade buttons and evaluation."""
+
+import json
+
+import pytest
+
+import helpers
+from helpers import project
+from helpers.documents import Passage, read_documents, token_counter
+from helpers.judgements import Judgements, read_judgements
+
+
+def passage(i: int, path: str = "a.md") -> Passage:
+    return Passage(f"{path}#{i:016x}", path, i, "Heading", f"passage number {i} | with a bar and more words here")
+
+
+class FakeIndex:
+    """A DocumentIndex stand-in: each pipeline returns ten passages in its own order."""
+
+    def __init__(self, path):
+        self.path = path
+        self.found = {"dense": [passage(i) for i in range(10)],
+                      "hybrid": [passage(i) for i in range(10, 20)],
+                      "cross": [passage(i) for i in range(20, 30)]}
+
+    def embed_query(self, text):
+        if not text.strip():
+            raise ValueError("the query text is empty")
+        return text
+
+    def dense(self, query, limit=10):
+        return [(p, 1.0 - i / 10) for i, p in enumerate(self.found["dense"][:limit])]
+
+    def hybrid_colbert(self, query, limit=10):
+        return [(p, 20.0 - i) for i, p in enumerate(self.found["hybrid"][:limit])]
+
+    def cross_encoder(self, query, cross_encoder, limit=10):
+        return [(p, 5.0 - i) for i, p in enumerate(self.found["cross"][:limit])]
+
+
+@pytest.fixture
+def app(tmp_path):
+    return project.SearchApp(FakeIndex(tmp_path), cross_encoder=None, colbert_model=None,
+                             judgements_path=tmp_path / "judgements.jsonl")
+
+
+def test_the_folder_is_the_notebooks_else_course_docs_else_the_sample(tmp_path):
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    mine.mkdir()
+    theirs.mkdir()
+    env = {"COURSE_DOCS": str(theirs)}
+    assert project.documents_folder(mine, env).path == mine.resolve()
+    chosen = project.documents_folder(None, env)
+    assert chosen.path == theirs.resolve() and not chosen.is_sample and "COURSE_DOCS" in chosen.why
+    sample = project.documents_folder(None, {})
+    assert sample.is_sample and sample.path == project.SAMPLE_FOLDER and "unset" in str(sample)
+    assert project.documents_folder("", {"COURSE_DOCS": "  "}).is_sample
+    with pytest.raises(ValueError, match=r"nowhere.*from COURSE_DOCS.*does not exist"):
+        project.documents_folder(None, {"COURSE_DOCS": str(tmp_path / "nowhere")})
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ValueError, match="set in the notebook.*is a file"):
+        project.documents_folder(tmp_path / "file.txt", {})
+
+
+def test_the_sample_starts_with_its_shipped_judgements_and_keeps_new_ones(tmp_path):
+    sample = project.documents_folder(None, {})
+    path = project.judgements_file(tmp_path / "index", sample)
+    assert path.read_bytes() == project.SAMPLE_JUDGEMENTS.read_bytes()
+    with open(path, "a") as out:
+        out.write(json.dumps({"query": "q", "passage_id": "a.md#1", "grade": 2, "time": "t"}) + "\n")
+    assert project.judgements_file(tmp_path / "index", sample) == path  # not copied over again
+    assert read_judgements(path).grades["q"] == {"a.md#1": 2}
+    own = project.DocsChoice(tmp_path, False, "set in the notebook")
+    assert not project.judgements_file(tmp_path / "own-index", own).exists()
+
+
+def test_judged_queries_number_passages_by_id_and_count_the_gone_ones():
+    judgements = Judgements(grades={"first": {"b#2": 2, "gone#9": 1}, "only gone": {"gone#8": 2},
+                                    "second": {"a#1": 0, "c#3": 1}})
+    queries, dropped = project.judged_queries(judgements, ["a#1", "b#2", "c#3"])
+    assert dropped == 2
+    assert [(q.id, q.text, q.judgements) for q in queries] == [("q01", "first", {1: 2}), ("q02", "second", {0: 0, 2: 1})]
+
+
+def test_the_static_table_has_a_column_per_pipeline_and_escapes_bars(app):
+    results = project.search_all(app.index, None, "a query")
+    table = project.results_table(results)
+    assert table.header == ["rank", *project.PIPELINES]
+    assert [row[0] for row in table.rows] == [str(r) for r in range(1, 11)]
+    assert table.rows[0][2].startswith("a.md #10: passage number 10")
+    assert "\\|" in table._repr_markdown_().splitlines()[2]
+
+
+def test_the_search_handler_fills_three_columns_of_ten(app):
+    assert app.search("   ") == {} and "Type a question" in app.status.value
+    results = app.search(" how do I compress a file ")
+    assert app.query == "how do I compress a file" and list(results) == list(project.PIPELINES)
+    assert [len(column.children) for column in app.columns.children] == [11, 11, 11]  # a title and ten results
+    app.box.value = "another query"  # what Enter in the box does
+    assert app.query == "another query"
+
+
+def test_a_grade_button_appends_one_judgement(app, tmp_path):
+    with pytest.raises(ValueError, match="search first"):
+        app.grade("dense", 0, 2)
+    app.search("compress a file")
+    third_of_hybrid = app.columns.children[1].children[3]  # the title, then results 1, 2, 3
+    grade_2 = third_of_hybrid.children[1].children[2]
+    assert grade_2.description == "2"
+    grade_2.click()
+    assert "Graded a.md #12 2" in app.status.value
+    assert app.grade("dense", 0, 1) == "graded a.md #0 1 for 'compress a file'"
+    lines = [json.loads(line) for line in (tmp_path / "judgements.jsonl").read_text().splitlines()]
+    assert [(x["query"], x["passage_id"], x["grade"]) for x in lines] == [
+        ("compress a file", passage(12).id, 2), ("compress a file", passage(0).id, 1)]
+    with pytest.raises(ValueError, match="rank 10 is not one of them"):
+        app.grade("dense", 10, 1)
+    with pytest.raises(ValueError, match="a grade is 0, 1 or 2"):
+        app.grade("dense", 0, 3)
+
+
+def test_show_search_gives_the_table_without_widgets_and_the_box_with_them(app, monkeypatch):
+    monkeypatch.setenv("COURSE_WIDGETS", "off")
+    shown = project.show_search(app, "an example")
+    assert shown.header[0] == "rank" and app.query == "an example"
+    monkeypatch.setenv("COURSE_WIDGETS", "on")
+    assert project.show_search(app, "another example") is app.widget
+    assert app.box.value == "another example" and app.query == "another example"
+
+
+@pytest.fixture(scope="module")
+def models():
+    from fastembed import LateInteractionTextEmbedding, SparseTextEmbedding, TextEmbedding
+    from fastembed.rerank.cross_encoder import TextCrossEncoder
+
+    helpers.setup(quiet=True)
+    return {"dense_model": TextEmbedding(helpers.DENSE_MODEL),
+            "colbert_model": LateInteractionTextEmbedding(helpers.COLBERT_MODEL),
+            "bm25_model": SparseTextEmbedding(helpers.models.BM25_MODEL),
+            "cross_encoder": TextCrossEncoder(helpers.CROSS_ENCODER_MODEL)}
+
+
+@pytest.fixture(scope="module")
+def sample_index(models, tmp_path_factory):
+    from helpers.docs_index import DocumentIndex
+
+    choice = project.documents_folder(None, {})
+    reading = read_documents(choice.path, token_counter(models["dense_model"]))
+    index = DocumentIndex(choice.path, root=tmp_path_factory.mktemp("indexes"),
+                          **{k: v for k, v in models.items() if k != "cross_encoder"})
+    index.update(reading.passages)
+    yield index
+    index.close()
+
+
+def test_the_sample_judgements_are_still_the_pooled_top_10_of_the_three_pipelines(sample_index, models):
+    """The shipped judgements were pooled from the three pipelines' top 10 with the offline weights;
+    if the sample, a pipeline or the weights change, the pool changes and the sample needs judging again."""
+    judgements = read_judgements(project.SAMPLE_JUDGEMENTS)
+    assert len(judgements.grades) >= 12 and not judgements.damaged
+    for text, grades in judgements.grades.items():
+        found = project.search_all(sample_index, models["cross_encoder"], text)
+        pooled = {p.id for ranking in found.values() for p, _ in ranking}
+        assert pooled == set(grades), text
+
+
+def test_the_matrix_button_draws_the_query_against_the_result(sample_index, models, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_WIDGETS", "off")
+    app = project.SearchApp(sample_index, models["cross_encoder"], models["colbert_model"], tmp_path / "j.jsonl")
+    app.search("token pooling Ward clustering")
+    ax = app.show_matrix("hybrid > ColBERT", 0)
+    top = app.results["hybrid > ColBERT"][0][0]
+    assert ax.get_title().startswith(project.where(top))
+    assert [t.get_text() for t in ax.get_yticklabels()][:3] == ["[CLS]", "[Q]", "token"]
+    assert len(ax.get_xticklabels()) == len(helpers.token_labels(models["colbert_model"], top.text, "document"))
+
+
+def test_compressed_forms_use_the_memory_they_say_and_rank_every_query(sample_index, models):
+    judgements = read_judgements(project.SAMPLE_JUDGEMENTS)
+    ids = sorted(sample_index.passages())
+    queries, _ = project.judged_queries(judgements, ids)
+    variants = project.compression_runs(sample_index, queries[:3], ids)
+    sizes = {v.name.split(",")[0]: v.megabytes for v in variants}
+    assert sizes["int8"] == pytest.approx(sizes["float32"] / 4)
+    assert sizes["binary"] == pytest.approx(sizes["float32"] / 32)
+    assert sizes["float32"] / 2 - 1 < sizes["pool factor 2"] < sizes["float32"]
+    for v in variants:
+        assert set(v.run) == {q.id for q in queries[:3]} and all(len(r) == 10 for r in v.run.values())
