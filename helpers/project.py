@@ -154,16 +154,22 @@ class SearchApp:
     similarity matrix with the query.
 
     The handlers are plain methods, so they run (and are tested) without a browser:
-    :meth:`search`, :meth:`grade` and :meth:`show_matrix`. ``widget`` is the ipywidgets box.
+    :meth:`search`, :meth:`grade` and :meth:`show_matrix`. ``widget`` is the ipywidgets box, or None
+    when :func:`widgets_enabled` is False (then no widget is created, so none is saved with the notebook).
     """
 
     def __init__(self, index, cross_encoder, colbert_model, judgements_path: str | os.PathLike):
-        import ipywidgets as w
-
         self.index, self.cross_encoder, self.colbert_model = index, cross_encoder, colbert_model
         self.judgements_path = Path(judgements_path)
         self.query: str | None = None
         self.results: dict[str, Found] = {}
+        self.widget = None  # no widgets at all without a frontend: nothing of them reaches the notebook file
+        if widgets_enabled():
+            self._build_widgets()
+
+    def _build_widgets(self) -> None:
+        import ipywidgets as w
+
         self.box = w.Text(placeholder="ask your documents something", layout=w.Layout(width="60%"))
         self.button = w.Button(description="Search", button_style="primary")
         self.status = w.HTML()
@@ -174,15 +180,20 @@ class SearchApp:
         self.button.on_click(lambda _: self.search(self.box.value))
         self.widget = w.VBox([w.HBox([self.box, self.button]), self.status, self.columns, self.matrix])
 
+    def _say(self, html: str) -> None:
+        if self.widget is not None:
+            self.status.value = html
+
     def search(self, text: str) -> dict[str, Found]:
         """Run ``text`` through the three pipelines and show the columns; an empty text only says so."""
         if not text or not text.strip():
-            self.status.value = "Type a question or some keywords first."
+            self._say("Type a question or some keywords first.")
             return {}
         self.query = text.strip()
         self.results = search_all(self.index, self.cross_encoder, self.query)
-        self.columns.children = [self._column(name, found) for name, found in self.results.items()]
-        self.status.value = f"Top 10 for <b>{_escape(self.query)}</b>. Grade: 2 answers it, 1 related, 0 not."
+        if self.widget is not None:
+            self.columns.children = [self._column(name, found) for name, found in self.results.items()]
+        self._say(f"Top 10 for <b>{_escape(self.query)}</b>. Grade: 2 answers it, 1 related, 0 not.")
         return self.results
 
     def grade(self, pipeline: str, rank: int, grade: int) -> str:
@@ -190,7 +201,7 @@ class SearchApp:
         returns (and shows) a line saying what was written. Raises ``ValueError`` for no such result."""
         passage = self._result(pipeline, rank)
         append_judgement(self.judgements_path, self.query, passage.id, grade)
-        self.status.value = f"Graded {_escape(where(passage))} {grade} for <b>{_escape(self.query)}</b>."
+        self._say(f"Graded {_escape(where(passage))} {grade} for <b>{_escape(self.query)}</b>.")
         return f"graded {where(passage)} {grade} for {self.query!r}"
 
     def show_matrix(self, pipeline: str, rank: int):
@@ -199,7 +210,7 @@ class SearchApp:
         import matplotlib.pyplot as plt
 
         passage = self._result(pipeline, rank)
-        if not widgets_enabled():
+        if self.widget is None:
             return plot_result(self.colbert_model, self.query, passage)
         self.matrix.clear_output(wait=True)
         with self.matrix:
@@ -243,8 +254,9 @@ def _escape(text: str) -> str:
 
 def show_search(app: SearchApp, example: str):
     """What the search cell shows: the widgets (searched for ``example`` already) where a widget
-    frontend runs, else the static table of ``example``'s results (see the module docstring)."""
-    if not widgets_enabled():
+    frontend runs, else the static table of ``example``'s results (see the module docstring);
+    ``app`` decided which when it was made."""
+    if app.widget is None:
         return results_table(app.search(example))
     app.box.value = example  # the box's observer runs the search
     if app.query != example.strip():

@@ -34,3 +34,14 @@ def test_cells_are_short_and_headings_start_cells(path):
 
 def test_the_rule_sees_the_notebooks():
     assert len(NOTEBOOKS) >= 10
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_widget_state_or_widget_views_are_saved(path):
+    """Saved widget state, or a widget view in an output, makes a web page load the widget manager
+    from a CDN and shows a dead box where nothing runs; notebook 11 shows a static table instead."""
+    notebook = json.loads(path.read_text())
+    assert "widgets" not in notebook["metadata"], f"{path.name}: widget state in the notebook's metadata"
+    views = [i for i, cell in enumerate(notebook["cells"]) for output in cell.get("outputs", [])
+             if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
+    assert not views, f"{path.name}: widget views in the outputs of cells {views}"

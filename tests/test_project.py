@@ -39,7 +39,8 @@ class FakeIndex:
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_WIDGETS", "on")  # as in JupyterLab (conftest.py turns widgets off)
     return project.SearchApp(FakeIndex(tmp_path), cross_encoder=None, colbert_model=None,
                              judgements_path=tmp_path / "judgements.jsonl")
 
@@ -119,13 +120,21 @@ def test_a_grade_button_appends_one_judgement(app, tmp_path):
         app.grade("dense", 0, 3)
 
 
-def test_show_search_gives_the_table_without_widgets_and_the_box_with_them(app, monkeypatch):
-    monkeypatch.setenv("COURSE_WIDGETS", "off")
-    shown = project.show_search(app, "an example")
-    assert shown.header[0] == "rank" and app.query == "an example"
-    monkeypatch.setenv("COURSE_WIDGETS", "on")
+def test_show_search_gives_the_box_where_widgets_run(app):
     assert project.show_search(app, "another example") is app.widget
     assert app.box.value == "another example" and app.query == "another example"
+
+
+def test_without_a_frontend_no_widget_is_made_and_the_table_is_shown(tmp_path, monkeypatch):
+    from ipywidgets.widgets import widget
+
+    monkeypatch.setenv("COURSE_WIDGETS", "off")
+    before = len(widget._instances)  # ipywidgets 8.1 (pinned): every live widget
+    app = project.SearchApp(FakeIndex(tmp_path), None, None, tmp_path / "judgements.jsonl")
+    shown = project.show_search(app, "an example")
+    assert shown.header[0] == "rank" and app.query == "an example" and app.widget is None
+    assert app.grade("dense", 1, 2) == "graded a.md #1 2 for 'an example'"
+    assert len(widget._instances) == before  # nothing a notebook could save as widget state
 
 
 @pytest.fixture(scope="module")

@@ -112,7 +112,8 @@ def run_one(path: Path, timeout: int) -> tuple[nbformat.NotebookNode, float, int
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             kernel_manager_class=EncryptedKernelManager,
                             resources={"metadata": {"path": str(path.parent)}},
-                            on_notebook_start=on_start, on_cell_executed=on_cell)
+                            on_notebook_start=on_start, on_cell_executed=on_cell,
+                            store_widget_state=False)  # saved widget state makes pages load scripts from a CDN
     start = time.perf_counter()
     try:
         client.execute()
@@ -121,6 +122,7 @@ def run_one(path: Path, timeout: int) -> tuple[nbformat.NotebookNode, float, int
         status = "FAILED: " + str(exc).strip().splitlines()[-1][:200]
     seconds = time.perf_counter() - start
     peak = max((w.stop() for w in watch), default=0)
+    nb.metadata.pop("widgets", None)  # never saved: widget state makes pages load scripts from a CDN
     for cell in nb.cells:  # execution timestamps would make every re-run a diff
         cell.metadata.pop("execution", None)
     return nb, seconds, peak, status
