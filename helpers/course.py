@@ -139,6 +139,12 @@ def display_defaults(digits: int = SIGNIFICANT_DIGITS) -> None:
     # each numpy float type defines its own __repr__, so each must be registered by name
     for kind in (float, np.float16, np.float32, np.float64, np.longdouble):
         plain.for_type(kind, text)
+    # a figure's plain text (which nbval compares; Jupyter shows the PNG) says what data it draws
+    from matplotlib.figure import Figure
+
+    from .plots import figure_summary
+
+    plain.for_type(Figure, lambda figure, printer, cycle: printer.text(figure_summary(figure)))
 
 
 def setup(digits: int = SIGNIFICANT_DIGITS, quiet: bool = False) -> Course:

@@ -322,3 +322,26 @@ def test_a_real_colbert_example():
     assert len(marks(matrix)) == 32
     widths = [bar.get_width() for bar in bars(contributions)]
     assert sum(widths) == pytest.approx(maxsim(query_vectors, doc_vectors), rel=1e-5)
+
+
+def test_a_figures_plain_text_says_what_it_draws():
+    import matplotlib.pyplot as plt
+
+    from helpers.plots import MAX_MARK_GID, figure_summary
+
+    q = np.eye(3, 4, dtype=np.float32)
+    d = np.eye(2, 4, dtype=np.float32)
+    ax = plot_similarity_matrix(q, d, ["[CLS]", "apple", "pie"], ["[CLS]", "apple"], title="two documents")
+    text = figure_summary(ax.figure)
+    assert "x 'document tokens': [CLS] apple\n" in text  # each label once, though drawn top and bottom
+    assert "y 'query tokens': [CLS] apple pie" in text and "two documents" in text
+    assert "image 3x2: 6 values, 0.000 to 1.000, mean 0.333" in text
+    marks = [p for p in ax.patches if p.get_gid() == MAX_MARK_GID]
+    assert f"{len(marks)} rectangles" in text
+    plt.close(ax.figure)
+    fig, ax = plt.subplots()
+    ax.barh([0, 1], [0.5, 0.5 + 3e-7 - 0.5])  # a bar of nearly nothing next to one of 0.5
+    ax.set_yticks([0, 1], ["big", "tiny"])
+    text = figure_summary(fig)
+    assert "width [0.5000, 0.0000]" in text and "y '': big tiny" in text
+    plt.close(fig)
