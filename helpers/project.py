@@ -289,7 +289,9 @@ def judged_queries(judgements: Judgements, passage_ids: Sequence[str]):
 
 def pipeline_runs(index, cross_encoder, queries: Sequence, passage_ids: Sequence[str]) -> dict[str, dict]:
     """``{pipeline: run}``: each judged query through :func:`search_all`, as runs
-    ``{query id: {passage number: score}}`` (passages numbered as in :func:`judged_queries`)."""
+    ``{query id: {passage number: score}}`` (passages numbered as in :func:`judged_queries`).
+    Raises ``ValueError`` for fewer than :data:`MIN_QUERIES` queries."""
+    _enough(queries)
     number = {pid: i for i, pid in enumerate(passage_ids)}
     runs: dict[str, dict] = {name: {} for name in PIPELINES}
     for query in queries:
@@ -297,6 +299,13 @@ def pipeline_runs(index, cross_encoder, queries: Sequence, passage_ids: Sequence
             # ranks, not raw scores: distinct and in the engine's order (ties keep the engine's order)
             runs[name][query.id] = {number[p.id]: float(len(found) - r) for r, (p, _) in enumerate(found)}
     return runs
+
+
+def _enough(queries: Sequence) -> None:
+    if len(queries) < MIN_QUERIES:
+        raise ValueError(f"{len(queries)} judged queries so far: grade the results of at least {MIN_QUERIES} queries "
+                         "(the buttons under the search box), then run this cell again; with fewer, a "
+                         "comparison of the pipelines would say little")
 
 
 @dataclass(frozen=True)
@@ -315,7 +324,9 @@ def compression_runs(index, queries: Sequence, passage_ids: Sequence[str], *, po
     ``rescore_candidates`` by binary MaxSim (float query) rescored with the float vectors; and token
     pooling at ``pool_factor`` (``helpers.pooling.pooled_documents``). Megabytes count the vectors
     searched first (the float vectors that binary rescoring reads stay on disk, as in Qdrant).
-    Passages numbered as in :func:`judged_queries`; ``queries`` from it."""
+    Passages numbered as in :func:`judged_queries`; ``queries`` from it. Raises ``ValueError`` for
+    fewer than :data:`MIN_QUERIES` queries."""
+    _enough(queries)
     from .docs_index import _embed_one_by_one
     from .pipelines import CorpusIndex, run_from_rankings
     from .pooling import pooled_documents

@@ -188,10 +188,14 @@ def test_compressed_forms_use_the_memory_they_say_and_rank_every_query(sample_in
     judgements = read_judgements(project.SAMPLE_JUDGEMENTS)
     ids = sorted(sample_index.passages())
     queries, _ = project.judged_queries(judgements, ids)
-    variants = project.compression_runs(sample_index, queries[:3], ids)
+    with pytest.raises(ValueError, match="3 judged queries so far: grade the results of at least 10"):
+        project.compression_runs(sample_index, queries[:3], ids)
+    with pytest.raises(ValueError, match="9 judged queries so far"):
+        project.pipeline_runs(sample_index, models["cross_encoder"], queries[:9], ids)
+    variants = project.compression_runs(sample_index, queries[:10], ids)
     sizes = {v.name.split(",")[0]: v.megabytes for v in variants}
     assert sizes["int8"] == pytest.approx(sizes["float32"] / 4)
     assert sizes["binary"] == pytest.approx(sizes["float32"] / 32)
     assert sizes["float32"] / 2 - 1 < sizes["pool factor 2"] < sizes["float32"]
     for v in variants:
-        assert set(v.run) == {q.id for q in queries[:3]} and all(len(r) == 10 for r in v.run.values())
+        assert set(v.run) == {q.id for q in queries[:10]} and all(len(r) == 10 for r in v.run.values())
