@@ -142,7 +142,7 @@ def display_defaults(digits: int = SIGNIFICANT_DIGITS) -> None:
     # a figure's plain text (which nbval compares; Jupyter shows the PNG) says what data it draws
     from matplotlib.figure import Figure
 
-    from .plots import figure_summary
+    from .figures import figure_summary
 
     plain.for_type(Figure, lambda figure, printer, cycle: printer.text(figure_summary(figure)))
 

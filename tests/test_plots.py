@@ -327,7 +327,8 @@ def test_a_real_colbert_example():
 def test_a_figures_plain_text_says_what_it_draws():
     import matplotlib.pyplot as plt
 
-    from helpers.plots import MAX_MARK_GID, figure_summary
+    from helpers.figures import figure_summary
+    from helpers.plots import MAX_MARK_GID
 
     q = np.eye(3, 4, dtype=np.float32)
     d = np.eye(2, 4, dtype=np.float32)
