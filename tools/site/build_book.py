@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE))
 
 import notebook_rules  # noqa: E402
 
+WHAT = "make book"
 NODE_MODULES = ROOT / "build" / "site-node" / "node_modules"
 
 MATHS = r"""
@@ -45,8 +46,8 @@ of those best matches ([notebook 02](notebooks/02-maxsim-distance.ipynb) takes i
 """
 
 
-def fail(messages: list[str]) -> None:
-    print(f"make book: {len(messages)} problem(s); nothing was published:", file=sys.stderr)
+def fail(what: str, messages: list[str]) -> None:
+    print(f"{what}: {len(messages)} problem(s); nothing was published:", file=sys.stderr)
     for message in messages:
         print(f"  {message}", file=sys.stderr)
     sys.exit(1)
@@ -84,14 +85,14 @@ def index_page(readme: str, series: list[tuple[Path, str]]) -> str:
 def stage(src: Path) -> list[tuple[Path, str]]:
     paths = notebook_rules.notebooks(ROOT / "notebooks")
     if not paths:
-        fail(["no notebooks/NN-*.ipynb found"])
+        fail(WHAT, ["no notebooks/NN-*.ipynb found"])
     loaded, problems = {}, []
     for path in paths:
         notebook = json.loads(path.read_text(encoding="utf-8"))
         problems += notebook_rules.problems(notebook, f"notebooks/{path.name}")
         loaded[path] = notebook
     if problems:
-        fail(problems)
+        fail(WHAT, problems)
     if src.exists():
         shutil.rmtree(src)
     (src / "notebooks").mkdir(parents=True)
@@ -104,10 +105,11 @@ def stage(src: Path) -> list[tuple[Path, str]]:
     shutil.copy(HERE / "conf.py", src / "conf.py")
     static = src / "_static"
     static.mkdir()
-    shutil.copy(HERE / "course.css", static / "course.css")
+    for name in ("course.css", "favicon.svg"):
+        shutil.copy(HERE / name, static / name)
     mathjax = NODE_MODULES / "mathjax" / "es5"
     if not (mathjax / "tex-svg.js").exists():
-        fail([f"{mathjax / 'tex-svg.js'} is missing: run make book, which installs tools/site/package.json with npm ci"])
+        fail(WHAT, [f"{mathjax / 'tex-svg.js'} is missing: run make book, which installs tools/site/package.json with npm ci"])
     (static / "mathjax").mkdir()
     shutil.copy(mathjax / "tex-svg.js", static / "mathjax" / "tex-svg.js")
     shutil.copytree(mathjax / "input" / "tex" / "extensions", static / "mathjax" / "input" / "tex" / "extensions")
@@ -138,10 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     status = build_main(["-b", "html", "-q", "-W", "--keep-going", "-E", "-j", "1",
                          "-d", str(args.src.parent / "book-doctrees"), str(args.src), str(args.out)])
     if status:
-        fail([f"sphinx-build exited with {status} (its warnings are above)"])
+        fail(WHAT, [f"sphinx-build exited with {status} (its warnings are above)"])
     remote = scan(args.out)
     if remote:
-        fail([f"build/book/{r} loads from another host" for r in remote])
+        fail(WHAT, [f"build/book/{r} loads from another host" for r in remote])
     where = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
     print(f"make book: {len(series)} notebooks and index.html in {where}/ "
           f"in {time.perf_counter() - started:.1f} s; open {where}/index.html, or serve it: "

@@ -34,6 +34,7 @@ mathjax3_config = {
 
 html_theme = "sphinx_book_theme"
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"  # else browsers ask for /favicon.ico, a 404
 html_css_files = ["course.css"]
 html_show_sourcelink = False
 html_copy_source = True  # the download button offers each page's .ipynb
