@@ -7,9 +7,10 @@
    but another notebook stops the build with a message naming the notebook and the cell.
 2. The notebooks, without widget views and widget state, an ``index.md`` made from README.md's
    overview and notebook table, this folder's ``conf.py``, ``course.css`` and MathJax (from npm,
-   build/site-node/) are staged in ``build/book-src/``.
-3. Sphinx (myst-nb, sphinx-book-theme) writes ``build/book/``; its warnings are errors.
+   build/site-node/) are staged in ``build/book-work/src/``.
+3. Sphinx (myst-nb, sphinx-book-theme) writes ``build/book-work/html/``; its warnings are errors.
 4. Every HTML and CSS file written is scanned for assets from another host; one found is an error.
+   Only a build that passed all of this replaces ``build/book/``.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def index_page(readme: str, series: list[tuple[Path, str]]) -> str:
             + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n:caption: Notebooks\n\n{toctree}\n```\n")
 
 
-def stage(src: Path) -> list[tuple[Path, str]]:
-    paths = notebook_rules.notebooks(ROOT / "notebooks")
+def stage(src: Path, folder: Path = ROOT / "notebooks") -> list[tuple[Path, str]]:
+    paths = notebook_rules.notebooks(folder)
     if not paths:
         fail(WHAT, ["no notebooks/NN-*.ipynb found"])
     loaded, problems = {}, []
@@ -129,21 +130,27 @@ def scan(out: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "book")
-    parser.add_argument("--src", type=Path, default=ROOT / "build" / "book-src")
+    parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "book-work",
+                        help="staged source, doctrees and Sphinx's output before it replaces --out")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    series = stage(args.src)
+    if args.work.exists():
+        shutil.rmtree(args.work)
+    series = stage(args.work / "src", args.notebooks)
     from sphinx.cmd.build import build_main
 
-    if args.out.exists():
-        shutil.rmtree(args.out)
+    html = args.work / "html"  # myst-nb also writes the figures to html/../jupyter_execute
     status = build_main(["-b", "html", "-q", "-W", "--keep-going", "-E", "-j", "1",
-                         "-d", str(args.src.parent / "book-doctrees"), str(args.src), str(args.out)])
+                         "-d", str(args.work / "doctrees"), str(args.work / "src"), str(html)])
     if status:
         fail(WHAT, [f"sphinx-build exited with {status} (its warnings are above)"])
-    remote = scan(args.out)
+    remote = scan(html)
     if remote:
         fail(WHAT, [f"build/book/{r} loads from another host" for r in remote])
+    if args.out.exists():  # only a build that passed replaces the last one
+        shutil.rmtree(args.out)
+    shutil.move(html, args.out)
     where = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
     print(f"make book: {len(series)} notebooks and index.html in {where}/ "
           f"in {time.perf_counter() - started:.1f} s; open {where}/index.html, or serve it: "

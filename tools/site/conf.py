@@ -42,7 +42,7 @@ html_last_updated_fmt = None
 html_theme_options = {
     "use_download_button": True,
     "use_fullscreen_button": False,
-    "home_page_in_toc": True,
+    "home_page_in_toc": False,  # the title above the search box leads home
     "show_navbar_depth": 1,
     "show_toc_level": 2,
     "navigation_with_keys": False,

@@ -153,8 +153,9 @@ def relative_links(text: str) -> list[str]:
 def problems(notebook: dict, name: str) -> list[str]:
     """Every reason not to publish ``notebook`` (named ``name`` in the messages), cell by cell."""
     found = []
-    for index, cell in enumerate(notebook.get("cells", [])):
-        where = f"{name}, cell {index} (id {cell.get('id', '?')}, {cell['cell_type']})"
+    cells = notebook.get("cells", [])
+    for index, cell in enumerate(cells):
+        where = f"{name}, cell {index + 1} of {len(cells)} (id {cell.get('id', '?')}, {cell['cell_type']})"
         text = source(cell)
         if cell["cell_type"] == "markdown":
             found += [f"{where}: would load {asset} from another host" for asset in markdown_remote_assets(text)]
