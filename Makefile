@@ -103,7 +103,7 @@ slides: $(SITE_READY) ## one reveal.js deck per notebook in build/slides/, from 
 	$(SITE_PY) tools/site/build_slides.py
 
 check-site: book slides  ## every page and deck in headless Chromium (Debian's /usr/bin/chromium): errors, images, links, requests, width, search
-	$(SITE_PY) tools/site/check_site.py
+	$(SITE_PY) tools/site/check_site.py --screenshots build/site-screenshots
 
 $(SITE_VENV)/.installed: tools/site/requirements.txt  # a throwaway venv, apart from the course's requirements
 	rm -rf $(SITE_VENV)
