@@ -153,3 +153,12 @@ def test_a_built_site_loads_nothing_from_another_host(folder):
     if not (folder / "index.html").exists():
         pytest.skip(f"no build in {folder.relative_to(ROOT)} (make {'book' if folder.name == 'book' else 'slides'} builds it)")
     assert build_book.scan(folder) == []
+
+
+def test_links_between_notebooks_lead_to_their_decks():
+    import build_slides
+
+    cell = {"cell_type": "markdown", "metadata": {},
+            "source": "See [02](02-maxsim-distance.ipynb#asymmetry) and [Qdrant](https://qdrant.tech)."}
+    linked = build_slides.deck_links({"cells": [cell]})
+    assert linked["cells"][0]["source"] == "See [02](02-maxsim-distance.slides.html) and [Qdrant](https://qdrant.tech)."

@@ -6,14 +6,15 @@ nbconvert's SlidesExporter (the version requirements.txt pins) with the template
 tools/site/templates/course_reveal: reveal.js 4 (the major version nbconvert's reveal template is
 written for), require.js and MathJax 3 are copied from npm (build/site-node/) into
 build/slides/_assets/, so a deck loads nothing from another host and works from file:// too. Slide
-breaks come from each cell's ``metadata.slideshow.slide_type`` (tools/slide_metadata.py); nothing is
-executed. The same checks as make book stop the build first (tools/site/notebook_rules.py).
+breaks come from each cell's ``metadata.slideshow.slide_type`` (tools/slide_metadata.py); a link to
+another notebook leads to its deck (its first slide); nothing is executed. The same checks as make book stop the build first (tools/site/notebook_rules.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import time
@@ -49,6 +50,16 @@ def copy_assets(out: Path) -> None:
     shutil.copy(NODE_MODULES / "mathjax" / "es5" / "tex-svg.js", assets / "mathjax" / "tex-svg.js")
     shutil.copytree(NODE_MODULES / "mathjax" / "es5" / "input" / "tex" / "extensions",
                     assets / "mathjax" / "input" / "tex" / "extensions")
+
+
+def deck_links(notebook: dict) -> dict:
+    """Links between notebooks (``[text](02-maxsim-distance.ipynb#anchor)``) become links between decks."""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = re.sub(r"\]\(\s*<?(\d\d-[\w.-]+)\.ipynb(#[^)\s>]*)?>?", r"](\1.slides.html",
+                          notebook_rules.source(cell))
+            cell["source"] = text
+    return notebook
 
 
 def exporter():
@@ -112,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     slides = exporter()
     decks = []
     for path, notebook in loaded.items():
-        node = nbformat.reads(json.dumps(notebook_rules.publishable(notebook)), as_version=4)
+        node = nbformat.reads(json.dumps(deck_links(notebook_rules.publishable(notebook))), as_version=4)
         body, _ = slides.from_notebook_node(node, resources={"metadata": {"name": title(notebook, path.stem)}})
         name = f"{path.stem}.slides.html"
         (args.out / name).write_text(body, encoding="utf-8")

@@ -98,7 +98,7 @@ def broken_links(page: Path, root: Path) -> list[str]:
             file = file / "index.html"
         if not file.is_file() or root.resolve() not in file.parents:
             broken.append(f"{href} (no file {file})")
-        elif fragment and file.suffix == ".html" and unquote(fragment) not in parsed(file).ids:
+        elif fragment and file.suffix == ".html" and not fragment.startswith("/") and not {fragment, unquote(fragment)} & parsed(file).ids:
             broken.append(f"{href} (no id {fragment!r} in {file.name})")
     return broken
 
@@ -200,7 +200,8 @@ def check_search(browser, base: str, problems: list[str]) -> list[str]:
     return hits
 
 
-def check_deck(browser, url: str, problems: list[str], shots: Path | None, name: str) -> dict:
+def check_deck(browser, url: str, path: Path, problems: list[str], shots: Path | None, name: str) -> dict:
+    problems += [f"broken link {link}" for link in broken_links(path, path.parent)]
     page = browser.open(url, problems, wait="body[data-course-ready]")
     total = page.evaluate("Reveal.getTotalSlides()")
     scrolled, shrunk, tall, shot = [], [], [], 0
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                    report.setdefault("slides/index.html", []))
         scrolled_total, shrunk_total, slide_total = [], [], 0
         for deck in decks:
-            result = check_deck(browser, slides + deck.name, report.setdefault(f"slides/{deck.name}", []),
+            result = check_deck(browser, slides + deck.name, deck, report.setdefault(f"slides/{deck.name}", []),
                                 args.screenshots if deck.name.startswith("02-") else None, deck.stem)
             slide_total += result["slides"]
             scrolled_total += [f"{deck.name} {s}" for s in result["scrolled"]]

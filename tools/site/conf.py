@@ -29,8 +29,7 @@ mathjax_path = "mathjax/tex-svg.js"
 mathjax3_config = {
     "tex": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]]},
     "options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"},
-    "loader": {"paths": {"mathjax": "_static/mathjax"}},
-}
+}  # MathJax finds its extensions (input/tex/extensions/, copied too) next to its own script
 
 html_theme = "sphinx_book_theme"
 html_static_path = ["_static"]
