@@ -77,7 +77,8 @@ def index_page(readme: str, series: list[tuple[Path, str]]) -> str:
         "These pages show each notebook with the outputs committed in the repository: nothing was run\n"
         "to make them. The first output of every notebook names the model weights behind its numbers.\n"
         "Each exercise's solution stays folded until you open it. To run the notebooks yourself, clone\n"
-        "the repository and run `make lab`; each page's download button gives its `.ipynb`.\n"
+        "the repository and run `make lab`; each page's download button gives its `.ipynb`. For class,\n"
+        "`make slides` turns every notebook into a reveal.js deck from the same outputs.\n"
     )
     return (overview + MATHS + reading
             + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n:caption: Notebooks\n\n{toctree}\n```\n")
