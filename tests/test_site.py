@@ -162,3 +162,14 @@ def test_links_between_notebooks_lead_to_their_decks():
             "source": "See [02](02-maxsim-distance.ipynb#asymmetry) and [Qdrant](https://qdrant.tech)."}
     linked = build_slides.deck_links({"cells": [cell]})
     assert linked["cells"][0]["source"] == "See [02](02-maxsim-distance.slides.html) and [Qdrant](https://qdrant.tech)."
+
+
+def test_a_link_inside_a_markdown_output_must_lead_somewhere_too():
+    table = "| file | begins |\n|---|---|\n| README.md | [08 · Quantization](notebooks/08-quantization.ipynb) \\| int8 |\n"
+    output = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+              "data": {"text/markdown": table, "text/plain": "table"}}
+    problems = notebook_rules.problems({"cells": [_cell("helpers.table(h, rows)", [output])]}, "11-x.ipynb")
+    assert len(problems) == 1 and "'notebooks/08-quantization.ipynb'" in problems[0] and "escaped" in problems[0]
+    escaped = table.replace("[08 · Quantization](", "\\[08 · Quantization\\](")
+    output["data"]["text/markdown"] = escaped
+    assert notebook_rules.problems({"cells": [_cell("helpers.table(h, rows)", [output])]}, "11-x.ipynb") == []

@@ -26,9 +26,11 @@ another host (``<script src>``, ``<img src>``, ``<iframe>``, ``<link href>``, CS
 ``@import``, a markdown image ``![](https://...)``) is refused. Plain hyperlinks (``<a href>``,
 ``[text](https://...)``) are fine: they load nothing until clicked.
 
-**Links between notebooks.** A relative markdown link must point to another notebook of the series
-(``NN-name.ipynb``, optionally ``#anchor``), which becomes a link to its page; a relative link to any
-other file would break on the site, so it is refused too.
+**Links between notebooks.** A relative markdown link, in a markdown cell or in a ``text/markdown``
+output (``helpers.table``), must point to another notebook of the series (``NN-name.ipynb``,
+optionally ``#anchor``), which becomes a link to its page; a relative link to any other file, or to
+``notebooks/NN-name.ipynb`` (the README's form, which breaks inside notebooks/ in JupyterLab too),
+would be a broken link on the site, so it is refused too.
 """
 
 from __future__ import annotations
@@ -146,8 +148,19 @@ def markdown_remote_assets(text: str) -> list[str]:
 
 def relative_links(text: str) -> list[str]:
     """Targets of markdown links that are neither absolute URLs nor anchors nor mailto."""
-    targets = re.findall(r"(?<!!)\[[^\]]*\]\(\s*<?([^)\s>]+)", text)
+    targets = re.findall(r"(?<![!\\])\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)", text)  # not \[escaped\]
     return [t for t in targets if not re.match(r"^([a-z][a-z0-9+.-]*:|#|//)", t, re.IGNORECASE)]
+
+
+def bad_links(text: str) -> list[str]:
+    """Relative links in markdown ``text`` that lead nowhere on the site: all but ``NN-name.ipynb``."""
+    found = []
+    for target in relative_links(text):
+        path = target.split("#")[0]
+        if not (NOTEBOOK_NAME.match(path.split("/")[-1]) and "/" not in path):
+            found.append(f"links to {target!r}, which is not a notebook of the series "
+                         "(only 'NN-name.ipynb' links become links between pages)")
+    return found
 
 
 def problems(notebook: dict, name: str) -> list[str]:
@@ -159,11 +172,7 @@ def problems(notebook: dict, name: str) -> list[str]:
         text = source(cell)
         if cell["cell_type"] == "markdown":
             found += [f"{where}: would load {asset} from another host" for asset in markdown_remote_assets(text)]
-            for target in relative_links(text):
-                file = target.split("#")[0].split("/")[-1]
-                if not (NOTEBOOK_NAME.match(file) and target.split("#")[0] == file):
-                    found.append(f"{where}: links to {target!r}, which is not a notebook of the series "
-                                 "(only 'NN-name.ipynb' links become links between pages)")
+            found += [f"{where}: {problem}" for problem in bad_links(text)]
             continue
         if cell["cell_type"] != "code":
             continue
@@ -183,8 +192,11 @@ def problems(notebook: dict, name: str) -> list[str]:
                     found += [f"{where}: its {mime} output would load {asset} from another host"
                               for asset in remote_assets(source({"source": data[mime]}))]
             if "text/markdown" in data:
+                markdown = source({"source": data["text/markdown"]})
                 found += [f"{where}: its text/markdown output would load {asset} from another host"
-                          for asset in markdown_remote_assets(source({"source": data["text/markdown"]}))]
+                          for asset in markdown_remote_assets(markdown)]
+                found += [f"{where}: its text/markdown output {problem} (text shown in a table "
+                          "needs its [ and ] escaped to stay text)" for problem in bad_links(markdown)]
             if "application/javascript" in data:
                 found.append(f"{where}: has a JavaScript output, which the site does not run")
     return found
