@@ -156,6 +156,7 @@ SLIDE_STATE = """() => {
   return {indices: Reveal.getIndices(), height, width: s.scrollWidth * (parseFloat(s.style.zoom) || 1), configHeight: c.height, zoom: s.style.zoom,
           configWidth: c.width, scrolls: s.classList.contains('course-scroll'),
           figures: s.querySelectorAll('.jp-RenderedImage img, .jp-RenderedSVG svg').length,
+          openDetails: s.querySelectorAll('details[open]').length, text: s.innerText,
           images: [...s.querySelectorAll('img')].filter(i => !(i.complete && i.naturalWidth > 0)).length,
           pageScroll: document.documentElement.scrollWidth > document.documentElement.clientWidth};
 }"""
@@ -200,7 +201,8 @@ def check_search(browser, base: str, problems: list[str]) -> list[str]:
     return hits
 
 
-def check_deck(browser, url: str, path: Path, problems: list[str], shots: Path | None, name: str) -> dict:
+def check_deck(browser, url: str, path: Path, problems: list[str], shots: Path | None, name: str,
+               solutions: list[str]) -> dict:
     problems += [f"broken link {link}" for link in broken_links(path, path.parent)]
     page = browser.open(url, problems, wait="body[data-course-ready]")
     total = page.evaluate("Reveal.getTotalSlides()")
@@ -212,6 +214,9 @@ def check_deck(browser, url: str, path: Path, problems: list[str], shots: Path |
         where = f"slide {state['indices']['h']}.{state['indices']['v']}"
         if state["figures"] > 1:
             problems.append(f"{where}: {state['figures']} figures")
+        visible = [line for line in solutions if line in state["text"]]
+        if state["openDetails"] or visible:
+            problems.append(f"{where}: solution visible: {visible[:1] or 'an open <details>'}")
         if state["images"]:
             problems.append(f"{where}: {state['images']} images not loaded")
         if state["width"] > state["configWidth"] + 1 or state["pageScroll"]:
@@ -274,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         scrolled_total, shrunk_total, slide_total = [], [], 0
         for deck in decks:
             result = check_deck(browser, slides + deck.name, deck, report.setdefault(f"slides/{deck.name}", []),
-                                args.screenshots if deck.name.startswith("02-") else None, deck.stem)
+                                args.screenshots if deck.name.startswith("02-") else None, deck.stem,
+                                solutions.get(deck.name.removesuffix(".slides.html"), []))
             slide_total += result["slides"]
             scrolled_total += [f"{deck.name} {s}" for s in result["scrolled"]]
             shrunk_total += [f"{deck.name} {s}" for s in result["shrunk"]]
