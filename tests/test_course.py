@@ -40,3 +40,10 @@ def test_table_rejects_ragged_rows():
 def test_table_markdown():
     t = helpers.table(["doc", "score"], [["A", 0.5], ["B", np.float32(12.25)]])
     assert t._repr_markdown_().splitlines() == ["| doc | score |", "|---|---|", "| A | 0.5 |", "| B | 12.25 |"]
+
+
+def test_table_markdown_shows_bars_and_links_as_typed():
+    t = helpers.table(["passage"], [["| notebook | see [08 · Quantization](notebooks/08-quantization.ipynb) |"]])
+    cell = t._repr_markdown_().splitlines()[2]
+    assert cell == "| \\| notebook \\| see [08 · Quantization]&#40;notebooks/08-quantization.ipynb) \\| |"
+    assert repr(t).splitlines()[2].startswith("| notebook | see [08")  # plain text unchanged
