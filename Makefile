@@ -130,5 +130,7 @@ $(SITE_NODE)/.installed: tools/site/package.json tools/site/package-lock.json
 	cd $(SITE_NODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-clean:
-	rm -rf $(VENV) .cache build
+clean:                ## remove the venv, build/ and the caches; keeps .cache/docs-index (notebook 11's indexes and your grades)
+	rm -rf $(VENV) build
+	@if [ -d .cache ]; then find .cache -mindepth 1 -maxdepth 1 ! -name docs-index -exec rm -rf {} +; fi
+	@if [ -d .cache/docs-index ]; then echo "make clean: kept .cache/docs-index (notebook 11's indexes and judgements.jsonl files); remove it by hand to drop them"; fi
