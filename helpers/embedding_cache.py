@@ -25,8 +25,8 @@ A list is stored in chunks of :data:`CHUNK` consecutive texts, one entry each, k
 chunk's texts: notebook 04's first 1,000 passages and notebook 06's 2,458 share their first 31
 chunks. Each entry is two files: ``<key>.npy`` (the chunk's result rows, concatenated) and
 ``<key>.json`` (the manifest: row counts per text, shape, dtype, the data file's size and SHA-256,
-and what the key was made of, for people). Both are written to a temporary file and moved into
-place, data first. Each chunk has its own file lock: a process that finds a chunk locked (another
+what the key was made of and the seconds the chunk took to compute, for people). Both are
+written to a temporary file and moved into place, data first. Each chunk has its own file lock: a process that finds a chunk locked (another
 kernel is computing it) goes on to the next chunk and comes back to read it at the end, so two
 kernels (or the two test workers) embedding the same list at once split the work and compute
 each chunk once. An entry whose data does not match its manifest (truncated, damaged, missing) is
@@ -43,6 +43,7 @@ import io
 import json
 import os
 import secrets
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -450,13 +451,15 @@ def _read_or_compute(folder: Path, key: str, chunk: range, compute, about: dict,
     if stored is not None:
         return stored
     before_computing()
+    started = time.perf_counter()
     results = list(compute(list(chunk)))
+    seconds = time.perf_counter() - started
     packed = _pack(results)
     if packed is None:
         return results
     rows, lengths = packed
     try:
-        _write(folder, key, rows, lengths, about)
+        _write(folder, key, rows, lengths, {**about, "seconds": round(seconds, 3)})
     except OSError as exc:
         warnings.warn(f"embedding cache {folder}: could not store the results ({exc})",
                       EmbeddingCacheWarning, stacklevel=4)
