@@ -16,6 +16,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["COURSE_PROGRESS"] = "off"
 # two test workers share two cores: ONNX Runtime's idle threads sleep instead of spinning
 os.environ["COURSE_ORT_SPINNING"] = "off"
+# and compute on one core's share each: N workers on N cores, one ONNX Runtime thread per worker (about
+# 10% quicker than two threads each on 2 cores; helpers/runtime.py); nbval's kernels inherit it
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+if _WORKERS and "COURSE_ORT_THREADS" not in os.environ:
+    os.environ["COURSE_ORT_THREADS"] = str(max(1, (os.cpu_count() or 1) // _WORKERS))
 # notebook 11 reads its frozen sample, shows its static table (no widget frontend under nbval), and
 # indexes into a fresh folder, so its "embedded and added" counts are the same on every run
 os.environ.pop("COURSE_DOCS", None)

@@ -15,7 +15,8 @@ child process and follows it and every process under it (the nbval kernels) in a
 - pytest's own peak resident memory (VmHWM);
 - the suite's peak: the largest sum of resident memory over pytest and its children seen at one
   time (sampled every 50 ms; pages shared between processes are counted once per process, so
-  this is an upper bound).
+  this is an upper bound);
+- with ``--cold``: what the first run computed, by model and kind of work (benchmarks/first_run.py).
 
 The development machine is shared and noisy: compare figures from runs made close together.
 """
@@ -117,7 +118,11 @@ def main() -> int:
     watch.done.set()
     watch.join()
     child.returncode = os.waitstatus_to_exitcode(status)
+    computed = None
     if scratch is not None:
+        from first_run import report  # benchmarks/first_run.py
+
+        computed = report(Path(env["COURSE_EMBEDDING_CACHE"]))
         scratch.cleanup()
 
     summary = next((line for line in reversed(output.splitlines()) if re.search(r"\d+ (passed|failed)", line)),
@@ -148,6 +153,9 @@ def main() -> int:
     log.parent.mkdir(exist_ok=True)
     log.write_text(output)
     print(f"pytest's output: {log.relative_to(ROOT)}")
+    if computed is not None:
+        print("What the first run computed (benchmarks/first_run.py):")
+        print(computed)
     return child.returncode
 
 

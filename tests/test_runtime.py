@@ -1,5 +1,7 @@
 """limit_onnxruntime_memory: fastembed sessions without the CPU arena, and the very same vectors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -95,3 +97,23 @@ def test_course_ort_spinning_rejects_other_values():
     assert spinning_allowed({}) is True and spinning_allowed({"COURSE_ORT_SPINNING": "OFF"}) is False
     with pytest.raises(ValueError, match="COURSE_ORT_SPINNING must be 'on' or 'off', got 'no'"):
         spinning_allowed({"COURSE_ORT_SPINNING": "no"})
+
+
+@pytest.mark.parametrize("setting, passed, expected", [("1", None, 1), ("3", None, 3), ("", None, 0), ("1", 2, 2)])
+def test_course_ort_threads_sets_the_sessions_thread_count_unless_the_model_gives_one(
+        course, monkeypatch, setting, passed, expected):
+    from fastembed import TextEmbedding
+
+    monkeypatch.setenv("COURSE_ORT_THREADS", setting)
+    model = TextEmbedding(helpers.DENSE_MODEL, threads=passed)
+    assert model.model.model.get_session_options().intra_op_num_threads == expected  # 0: ONNX Runtime's default
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_course_ort_threads_rejects_anything_but_a_positive_whole_number(value):
+    from helpers.runtime import onnxruntime_threads
+
+    assert onnxruntime_threads({}) is None and onnxruntime_threads({"COURSE_ORT_THREADS": " 2 "}) == 2
+    with pytest.raises(ValueError, match=f"COURSE_ORT_THREADS must be a whole number of threads \\(1 or more\\), "
+                                         f"got '{re.escape(value)}'"):
+        onnxruntime_threads({"COURSE_ORT_THREADS": value})
