@@ -74,6 +74,7 @@ class DocumentIndex:
 
         self.models = {"dense": dense_model, "colbert": colbert_model, "bm25": bm25_model}
         self.path = index_folder(folder, root)
+        self._embedded: dict[str, object] = {}  # query text -> EmbeddedQuery, so no query is embedded twice
         no_graph = HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
         config = EdgeConfig(
             vectors={"dense": EdgeVectorParams(size=384, distance=Distance.Cosine),
@@ -128,7 +129,7 @@ class DocumentIndex:
         from qdrant_edge import Point, SparseVector
 
         texts = [p.text for p in passages]
-        dense, colbert = (_embed_one_by_one(self.models[name], texts) for name in ("dense", "colbert"))
+        dense, colbert = (embed_passages(self.models[name], texts) for name in ("dense", "colbert"))
         sparse = list(self.models["bm25"].passage_embed(texts))
         return [Point(point_id(p.id),
                       {"dense": np.asarray(d, dtype=np.float32).tolist(),
@@ -141,15 +142,24 @@ class DocumentIndex:
     # --- search: the three pipelines notebook 11 shows side by side ---------------------------------
 
     def embed_query(self, text: str):
-        """The query embedded by the three models: a :class:`helpers.pipelines.EmbeddedQuery`."""
+        """The query embedded by the three models: a :class:`helpers.pipelines.EmbeddedQuery`.
+        Kept for the index's life (up to 1,000 queries), so a query searched again, or evaluated
+        after it was searched, is not embedded again."""
         from .pipelines import EmbeddedQuery
 
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"the query text is empty: {text!r}")
+        if text in self._embedded:
+            return self._embedded[text]
+        if len(self._embedded) >= 1_000:
+            self._embedded.clear()
         sparse = next(iter(self.models["bm25"].query_embed(text)))
-        return EmbeddedQuery(text=text, dense=np.asarray(next(iter(self.models["dense"].query_embed(text))), dtype=np.float32),
-                             colbert=np.asarray(next(iter(self.models["colbert"].query_embed(text))), dtype=np.float32),
-                             bm25=dict(zip(sparse.indices.tolist(), sparse.values.tolist())))
+        dense = next(iter(self.models["dense"].query_embed(text)))
+        colbert = next(iter(self.models["colbert"].query_embed(text)))
+        self._embedded[text] = EmbeddedQuery(text=text, dense=np.asarray(dense, dtype=np.float32),
+                                             colbert=np.asarray(colbert, dtype=np.float32),
+                                             bm25=dict(zip(sparse.indices.tolist(), sparse.values.tolist())))
+        return self._embedded[text]
 
     def dense(self, query, limit: int = 10) -> list[tuple[Passage, float]]:
         """The dense top ``limit`` (cosine), exact."""
@@ -200,9 +210,10 @@ def _exact():
     return SearchParams(exact=True)
 
 
-def _embed_one_by_one(model, texts: list[str]) -> list[np.ndarray]:
-    """``passage_embed`` of each text, cached one passage per entry: an edited file's unchanged
-    passages come back from the cache."""
+def embed_passages(model, texts: list[str]) -> list[np.ndarray]:
+    """``model.passage_embed`` of each text, one at a time, as the index embeds them: one
+    ``(dim,)`` vector (dense) or ``(n_doc_tokens, dim)`` matrix (ColBERT) per text. Cached one
+    passage per entry, so an edited file's unchanged passages come back from the cache."""
     from . import embedding_cache
     from .embedding import BATCHING
 

@@ -208,7 +208,7 @@ def describe_comparison(name_a: str, name_b: str, c: Comparison, adjusted_p: flo
     For example "ColBERT over all passages is ahead of dense by 0.073 nDCG@10 on 80 queries (46
     wins, 11 ties, 23 losses); paired t-test p = 0.0368, Holm-adjusted 0.221: not significant at
     0.05 within this family." The order of the names follows the means, so the sentence stays true whatever
-    the weights produce. ``adjusted_p``: the Holm-adjusted p-value, when the test is one of a family.
+    the weights produce. When no query differs, it says so and quotes no test. ``adjusted_p``: the Holm-adjusted p-value, when the test is one of a family.
     """
     if c.mean_a >= c.mean_b:
         ahead, behind, diff, wins, losses = name_a, name_b, c.mean_a - c.mean_b, c.wins, c.losses
@@ -217,16 +217,23 @@ def describe_comparison(name_a: str, name_b: str, c: Comparison, adjusted_p: flo
     test = {"student": "paired t-test", "fisher": "randomisation test"}[c.stat_test]
     metric = {"ndcg@10": "nDCG@10", "mrr@10": "MRR@10"}.get(c.metric, c.metric)
     queries = f" on {n_queries} queries" if n_queries else ""
+    if wins == 0 and losses == 0:  # no query differs: no test to run (the p-value of 1 is a convention)
+        each = f"each of the {n_queries} queries" if n_queries else "every query"
+        return f"{name_a} and {name_b} score the same {metric} on {each}: nothing to test."
+    counts = f"{_count(wins, 'win', 'wins')}, {_count(c.ties, 'tie', 'ties')}, {_count(losses, 'loss', 'losses')}"
     if diff == 0:
-        head = f"{name_a} and {name_b} score the same mean {metric}{queries} ({c.ties} ties)"
+        head = f"{name_a} and {name_b} score the same mean {metric}{queries} ({counts})"
     else:
-        head = (f"{ahead} is ahead of {behind} by {diff:.3f} {metric}{queries} "
-                f"({wins} wins, {c.ties} ties, {losses} losses)")
+        head = f"{ahead} is ahead of {behind} by {diff:.3f} {metric}{queries} ({counts})"
     decisive = c.p_value if adjusted_p is None else adjusted_p
     verdict = "significant" if decisive <= alpha else "not significant"
     within = "" if adjusted_p is None else f", Holm-adjusted {adjusted_p:.3g}"
     scope = " within this family" if adjusted_p is not None else ""
     return f"{head}; {test} p = {c.p_value:.3g}{within}: {verdict} at {alpha:g}{scope}."
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def compare_family(runs: Mapping[str, Mapping[str, Mapping[int, float]]], pairs: Sequence[tuple[str, str]],

@@ -11,8 +11,11 @@ module joins them the way the notebook uses them:
   table, :class:`SearchApp` as a search box with grade buttons (ipywidgets);
 - :func:`judged_queries` and :func:`pipeline_runs`: the judgements and the pipelines' results in the
   form ``helpers.evaluate_run`` and ``helpers.evaluation.compare_family`` take (passages numbered
-  0, 1, ... in passage-id order);
-- :func:`compression_runs`: int8, binary with rescoring and token pooling on the same passages.
+  0, 1, ... in passage-id order); :func:`pool_table` and :func:`fully_judged`: how much of each
+  query's pool (the three pipelines' top 10, together) is graded, and the queries graded in full,
+  the only ones the evaluation counts;
+- :func:`compression_runs`: int8, binary with and without rescoring, and token pooling on the same
+  passages.
 
 ``COURSE_WIDGETS=off`` (set by ``conftest.py`` and ``tools/run_notebooks.py``) makes
 :func:`show_search` return the static table instead of the widgets: nbval, the web pages and the
@@ -30,7 +33,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .documents import Passage
-from .judgements import Judgements, append_judgement
+from .judgements import Judgements, append_judgement, read_judgements
 
 DOCS_VARIABLE = "COURSE_DOCS"
 WIDGETS_VARIABLE = "COURSE_WIDGETS"
@@ -39,8 +42,10 @@ SAMPLE_JUDGEMENTS = Path(__file__).parent / "data" / "sample_judgements.jsonl"
 JUDGEMENTS_FILE = "judgements.jsonl"
 #: The three pipelines, in the order their columns appear.
 PIPELINES = ("dense", "hybrid > ColBERT", "dense 30 > cross-encoder")
-#: Judged queries needed before the evaluation cells run.
+#: Fully judged queries needed before the evaluation cells run.
 MIN_QUERIES = 10
+#: The frozen sample's example query: its judgements include it.
+SAMPLE_EXAMPLE = "how do I run the notebooks without access to the Hugging Face Hub"
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,19 @@ def judgements_file(index_path: Path, choice: DocsChoice) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(SAMPLE_JUDGEMENTS, path)
     return path
+
+
+def example_query(choice: DocsChoice, passages: Sequence[Passage]) -> str:
+    """The query the search cells start with: the sample's example question
+    (:data:`SAMPLE_EXAMPLE`) for the frozen sample; for your folder, the first heading of its passages
+    (else the first words of the first passage), a query your documents can answer. Raises
+    ``ValueError`` when there are no passages."""
+    if choice.is_sample:
+        return SAMPLE_EXAMPLE
+    if not passages:
+        raise ValueError(f"no passages were read from {choice.path}: add text files (or fix the skipped ones)")
+    heading = next((p.heading for p in passages if p.heading.strip()), "")
+    return heading.strip() or snippet(passages[0].text, 8).removesuffix(" ...")
 
 
 # ------------------------------------------------------------------------------------- search
@@ -153,14 +171,21 @@ class SearchApp:
     grade buttons (0, 1, 2: one line appended to ``judgements_path``) and a button that draws its
     similarity matrix with the query.
 
+    Each result says whether it is graded yet, and the line above the columns how many of the
+    query's pool (the three columns' results, together) are: the evaluation counts a query only
+    once its whole pool is graded (:func:`fully_judged`), so a query graded in one column only does
+    not favour that column.
+
     The handlers are plain methods, so they run (and are tested) without a browser:
-    :meth:`search`, :meth:`grade` and :meth:`show_matrix`. ``widget`` is the ipywidgets box, or None
-    when :func:`widgets_enabled` is False (then no widget is created, so none is saved with the notebook).
+    :meth:`search`, :meth:`grade`, :meth:`progress` and :meth:`show_matrix`. ``widget`` is the
+    ipywidgets box, or None when :func:`widgets_enabled` is False (then no widget is created, so none
+    is saved with the notebook).
     """
 
     def __init__(self, index, cross_encoder, colbert_model, judgements_path: str | os.PathLike):
         self.index, self.cross_encoder, self.colbert_model = index, cross_encoder, colbert_model
         self.judgements_path = Path(judgements_path)
+        self.grades = read_judgements(self.judgements_path).grades  # query -> {passage id: last grade}
         self.query: str | None = None
         self.results: dict[str, Found] = {}
         self.widget = None  # no widgets at all without a frontend: nothing of them reaches the notebook file
@@ -191,18 +216,33 @@ class SearchApp:
             return {}
         self.query = text.strip()
         self.results = search_all(self.index, self.cross_encoder, self.query)
-        if self.widget is not None:
-            self.columns.children = [self._column(name, found) for name, found in self.results.items()]
-        self._say(f"Top 10 for <b>{_escape(self.query)}</b>. Grade: 2 answers it, 1 related, 0 not.")
+        self._show_columns()
+        self._say(f"Top 10 for <b>{_escape(self.query)}</b>: {self._progress_text()}. "
+                  "Grade: 2 answers it, 1 related, 0 not.")
         return self.results
+
+    def progress(self) -> tuple[int, int]:
+        """``(graded, pooled)`` for the query on screen: how many of the distinct passages in the three
+        columns carry a grade for it, out of how many there are."""
+        pool = {p.id for found in self.results.values() for p, _ in found}
+        graded = self.grades.get(self.query or "", {})
+        return sum(pid in graded for pid in pool), len(pool)
+
+    def _progress_text(self) -> str:
+        graded, pooled = self.progress()
+        return f"{graded} of {pooled} results graded" + (" (all: this query counts)" if graded == pooled else "")
 
     def grade(self, pipeline: str, rank: int, grade: int) -> str:
         """Append ``grade`` for the result at ``rank`` (0-based) of ``pipeline`` to the judgements file;
-        returns (and shows) a line saying what was written. Raises ``ValueError`` for no such result."""
+        returns (and shows) a line saying what was written and how much of the pool is graded.
+        Raises ``ValueError`` for no such result."""
         passage = self._result(pipeline, rank)
         append_judgement(self.judgements_path, self.query, passage.id, grade)
-        self._say(f"Graded {_escape(where(passage))} {grade} for <b>{_escape(self.query)}</b>.")
-        return f"graded {where(passage)} {grade} for {self.query!r}"
+        self.grades.setdefault(self.query, {})[passage.id] = int(grade)
+        self._show_columns()
+        self._say(f"Graded {_escape(where(passage))} {grade} for <b>{_escape(self.query)}</b>: "
+                  f"{self._progress_text()}.")
+        return f"graded {where(passage)} {grade} for {self.query!r}: {self._progress_text()}"
 
     def show_matrix(self, pipeline: str, rank: int):
         """Draw the similarity matrix of the query and the result at ``rank`` (0-based) of ``pipeline``:
@@ -226,14 +266,21 @@ class SearchApp:
             raise ValueError(f"{pipeline!r} has {len(found)} results; rank {rank} is not one of them")
         return found[rank][0]
 
+    def _show_columns(self) -> None:
+        if self.widget is not None:
+            self.columns.children = [self._column(name, found) for name, found in self.results.items()]
+
     def _column(self, name: str, found: Found):
         import ipywidgets as w
 
         rows = [w.HTML(f"<b>{_escape(name)}</b>")]
+        graded = self.grades.get(self.query or "", {})
         for rank, (passage, _) in enumerate(found):
             buttons = [self._button(str(g), lambda _, r=rank, g=g: self.grade(name, r, g)) for g in (0, 1, 2)]
             buttons.append(self._button("matrix", lambda _, r=rank: self.show_matrix(name, r), width="64px"))
-            text = f"{rank + 1}. <code>{_escape(where(passage))}</code> {_escape(snippet(passage.text, 20))}"
+            state = f"graded {graded[passage.id]}" if passage.id in graded else "<b>not graded</b>"
+            text = (f"{rank + 1}. <code>{_escape(where(passage))}</code> {_escape(snippet(passage.text, 20))} "
+                    f"<i>({state})</i>")
             rows.append(w.VBox([w.HTML(text), w.HBox(buttons)]))
         return w.VBox(rows, layout=w.Layout(width="33%", padding="0 6px"))
 
@@ -289,9 +336,8 @@ def judged_queries(judgements: Judgements, passage_ids: Sequence[str]):
 
 def pipeline_runs(index, cross_encoder, queries: Sequence, passage_ids: Sequence[str]) -> dict[str, dict]:
     """``{pipeline: run}``: each judged query through :func:`search_all`, as runs
-    ``{query id: {passage number: score}}`` (passages numbered as in :func:`judged_queries`).
-    Raises ``ValueError`` for fewer than :data:`MIN_QUERIES` queries."""
-    _enough(queries)
+    ``{query id: {passage number: score}}`` (passages numbered as in :func:`judged_queries`; each
+    pipeline's top 10, scored by rank so that the engine's order is kept exactly)."""
     number = {pid: i for i, pid in enumerate(passage_ids)}
     runs: dict[str, dict] = {name: {} for name in PIPELINES}
     for query in queries:
@@ -301,11 +347,53 @@ def pipeline_runs(index, cross_encoder, queries: Sequence, passage_ids: Sequence
     return runs
 
 
+def pool_status(runs: Mapping[str, Mapping], queries: Sequence) -> list[tuple[object, int, int]]:
+    """``(query, graded, pooled)`` per query: its pool is every passage in any run's results for it
+    (for :func:`pipeline_runs`, the three pipelines' top 10), and ``graded`` counts those that carry
+    a grade for it (0, 1 or 2)."""
+    status = []
+    for query in queries:
+        pool = set().union(*(run.get(query.id, {}) for run in runs.values()))
+        status.append((query, sum(pid in query.judgements for pid in pool), len(pool)))
+    return status
+
+
+def pool_table(runs: Mapping[str, Mapping], queries: Sequence):
+    """:func:`pool_status` as a table: each query, how much of its pool is graded, and whether it
+    counts in the evaluation (its whole pool graded)."""
+    from .tables import table
+
+    rows = [[q.id, snippet(q.text, 10), f"{graded} of {pooled}", "yes" if graded == pooled else "not yet"]
+            for q, graded, pooled in pool_status(runs, queries)]
+    return table(["query", "text", "pool graded", "counts"], rows)
+
+
+def fully_judged(runs: Mapping[str, Mapping], queries: Sequence) -> list:
+    """The queries whose whole pool (:func:`pool_status`) is graded. Only these are evaluated: a query
+    graded in one column alone would count that column's passages and none of the others', which
+    favours the column graded."""
+    return [q for q, graded, pooled in pool_status(runs, queries) if graded == pooled]
+
+
+def runs_for(runs: Mapping[str, Mapping], queries: Sequence) -> dict[str, dict]:
+    """``runs`` with only ``queries``' entries, as ``helpers.evaluate_run`` wants them."""
+    return {name: {q.id: run[q.id] for q in queries} for name, run in runs.items()}
+
+
+def enough(queries: Sequence) -> bool:
+    """True with at least :data:`MIN_QUERIES` queries; else prints what to do and returns False, so that
+    an evaluation cell shows that line instead of a table (and the cells after it still run)."""
+    if len(queries) >= MIN_QUERIES:
+        return True
+    print(f"{len(queries)} fully graded queries so far; the evaluation needs {MIN_QUERIES}. Search a query in "
+          "the box above and grade every result marked 'not graded', then run this cell again.")
+    return False
+
+
 def _enough(queries: Sequence) -> None:
     if len(queries) < MIN_QUERIES:
-        raise ValueError(f"{len(queries)} judged queries so far: grade the results of at least {MIN_QUERIES} queries "
-                         "(the buttons under the search box), then run this cell again; with fewer, a "
-                         "comparison of the pipelines would say little")
+        raise ValueError(f"{len(queries)} fully graded queries: grade every result of at least {MIN_QUERIES} "
+                         "queries (the buttons under the search box) first; with fewer, a comparison would say little")
 
 
 @dataclass(frozen=True)
@@ -318,36 +406,44 @@ class Variant:
 
 
 def compression_runs(index, queries: Sequence, passage_ids: Sequence[str], *, pool_factor: int = 2,
-                     rescore_candidates: int = 100) -> list[Variant]:
-    """MaxSim over every indexed passage (exact, in numpy) with the ColBERT vectors stored four ways:
-    float32; int8 (``helpers.quantization.int8_roundtrip``); one bit per number, the top
-    ``rescore_candidates`` by binary MaxSim (float query) rescored with the float vectors; and token
-    pooling at ``pool_factor`` (``helpers.pooling.pooled_documents``). Megabytes count the vectors
-    searched first (the float vectors that binary rescoring reads stay on disk, as in Qdrant).
-    Passages numbered as in :func:`judged_queries`; ``queries`` from it. Raises ``ValueError`` for
-    fewer than :data:`MIN_QUERIES` queries."""
+                     oversampling: int = 2, limit: int = 10) -> list[Variant]:
+    """MaxSim over every indexed passage (exact, in numpy) with the ColBERT vectors stored five ways:
+    float32; int8 (``helpers.quantization.int8_roundtrip``); one bit per number, ranked by binary
+    MaxSim (float query) alone; the same, with its top ``oversampling x limit`` rescored with the
+    float vectors (Qdrant's ``oversampling`` and ``rescore``); and token pooling at ``pool_factor``
+    (``helpers.pooling.pooled_documents``). Megabytes count the vectors searched first (the float
+    vectors that rescoring reads stay on disk, as in Qdrant). Each form is made, searched and
+    dropped in turn, so memory holds the float vectors and one other form at a time (the float
+    vectors take 4 bytes per number: 128 x 60 tokens x 20,000 passages is about 600 MiB).
+    Passages numbered as in :func:`judged_queries`; ``queries`` from :func:`fully_judged`. Raises
+    ``ValueError`` for fewer than :data:`MIN_QUERIES` queries."""
     _enough(queries)
-    from .docs_index import _embed_one_by_one
+    from .docs_index import embed_passages
     from .pipelines import CorpusIndex, run_from_rankings
     from .pooling import pooled_documents
     from .quantization import int8_roundtrip
 
     held = index.passages()
     texts = [held[pid].text for pid in passage_ids]
-    dense = np.stack(_embed_one_by_one(index.models["dense"], texts))
-    colbert = _embed_one_by_one(index.models["colbert"], texts)
+    colbert = embed_passages(index.models["colbert"], texts)
+    dense = np.zeros((len(texts), 1), np.float32)  # MaxSim only: the dense vectors are not searched here
     empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
     exact = CorpusIndex(texts, dense, colbert, [empty] * len(texts))
     embedded = [index.embed_query(q.text) for q in queries]
-    n_numbers = sum(m.size for m in colbert)
+    n_numbers, mib = sum(m.size for m in colbert), 2**20
+
+    def ranked(form) -> dict:
+        return run_from_rankings(queries, exact.with_colbert(form).maxsim_all(embedded, limit))
+
+    variants = [Variant("float32", run_from_rankings(queries, exact.maxsim_all(embedded, limit)), n_numbers * 4 / mib),
+                Variant("int8", ranked(int8_roundtrip(colbert)), n_numbers / mib)]
     binary = exact.with_colbert([np.where(m > 0, 1.0, -1.0).astype(np.float32) for m in colbert])
+    variants.append(Variant("binary, no rescoring", run_from_rankings(queries, binary.maxsim_all(embedded, limit)),
+                            n_numbers / 8 / mib))
+    rescored = [exact.maxsim(e, limit, candidates=binary.maxsim(e, oversampling * limit)) for e in embedded]
+    variants.append(Variant(f"binary, top {oversampling * limit} rescored", run_from_rankings(queries, rescored),
+                            n_numbers / 8 / mib))
+    del binary
     pooled = pooled_documents(index.models["colbert"], texts, colbert, pool_factor)
-    rescored = [exact.maxsim(e, candidates=binary.maxsim(e, rescore_candidates)) for e in embedded]
-    mib = 2**20
-    return [Variant("float32", run_from_rankings(queries, exact.maxsim_all(embedded)), n_numbers * 4 / mib),
-            Variant("int8", run_from_rankings(queries, exact.with_colbert(int8_roundtrip(colbert)).maxsim_all(embedded)),
-                    n_numbers / mib),
-            Variant(f"binary, top {rescore_candidates} rescored", run_from_rankings(queries, rescored), n_numbers / 8 / mib),
-            Variant(f"pool factor {pool_factor}, float32",
-                    run_from_rankings(queries, exact.with_colbert(pooled).maxsim_all(embedded)),
-                    sum(m.size for m in pooled) * 4 / mib)]
+    variants.append(Variant(f"pool factor {pool_factor}, float32", ranked(pooled), sum(m.size for m in pooled) * 4 / mib))
+    return variants

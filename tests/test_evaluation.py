@@ -220,9 +220,14 @@ def test_describe_comparison_follows_the_data_not_the_argument_order():
     assert forward.startswith("good is ahead of bad by 0.435 nDCG@10 (12 wins, 0 ties, 0 losses)")
     assert backward.startswith("good is ahead of bad by 0.435 nDCG@10 (12 wins, 0 ties, 0 losses)")
     assert forward.endswith(": significant at 0.05.")
-    same = describe_comparison("good", "good", compare_runs(runs["good"], runs["good"], queries))
-    assert same.startswith("good and good score the same mean nDCG@10 (12 ties)")
-    assert "not significant" in same
+    same = describe_comparison("good", "good", compare_runs(runs["good"], runs["good"], queries), n_queries=12)
+    assert same == "good and good score the same nDCG@10 on each of the 12 queries: nothing to test."
+    # one query apart, either way: same mean, counts in the singular where they are one
+    half = {q.id: runs["bad" if q.id == "q2" else "good"][q.id] for q in queries}
+    other = {q.id: runs["bad" if q.id == "q0" else "good"][q.id] for q in queries}
+    even = describe_comparison("half", "other", compare_runs(half, other, queries), n_queries=12)
+    assert even.startswith("half and other score the same mean nDCG@10 on 12 queries (1 win, 10 ties, 1 loss); "
+                           "paired t-test p = 1: not significant at 0.05."), even
 
 
 def test_compare_family_adjusts_with_holm_and_reverses_with_the_data():

@@ -108,9 +108,11 @@ def test_a_grade_button_appends_one_judgement(app, tmp_path):
     third_of_hybrid = app.columns.children[1].children[3]  # the title, then results 1, 2, 3
     grade_2 = third_of_hybrid.children[1].children[2]
     assert grade_2.description == "2"
+    assert "(<b>not graded</b>)" in third_of_hybrid.children[0].value and "0 of 30 results graded" in app.status.value
     grade_2.click()
-    assert "Graded a.md #12 2" in app.status.value
-    assert app.grade("dense", 0, 1) == "graded a.md #0 1 for 'compress a file'"
+    assert "Graded a.md #12 2" in app.status.value and "1 of 30 results graded" in app.status.value
+    assert "(graded 2)" in app.columns.children[1].children[3].children[0].value  # the result says so now
+    assert app.grade("dense", 0, 1) == "graded a.md #0 1 for 'compress a file': 2 of 30 results graded"
     lines = [json.loads(line) for line in (tmp_path / "judgements.jsonl").read_text().splitlines()]
     assert [(x["query"], x["passage_id"], x["grade"]) for x in lines] == [
         ("compress a file", passage(12).id, 2), ("compress a file", passage(0).id, 1)]
@@ -133,8 +135,56 @@ def test_without_a_frontend_no_widget_is_made_and_the_table_is_shown(tmp_path, m
     app = project.SearchApp(FakeIndex(tmp_path), None, None, tmp_path / "judgements.jsonl")
     shown = project.show_search(app, "an example")
     assert shown.header[0] == "rank" and app.query == "an example" and app.widget is None
-    assert app.grade("dense", 1, 2) == "graded a.md #1 2 for 'an example'"
+    assert app.grade("dense", 1, 2) == "graded a.md #1 2 for 'an example': 1 of 30 results graded"
     assert len(widget._instances) == before  # nothing a notebook could save as widget state
+
+
+def test_the_app_counts_the_pool_across_columns_and_reads_earlier_grades(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_WIDGETS", "off")
+    index = FakeIndex(tmp_path)
+    index.found["cross"] = [passage(i) for i in (0, 1, *range(20, 28))]  # two passages also in dense's top 10
+    path = tmp_path / "judgements.jsonl"
+    project.append_judgement(path, "a query", passage(0).id, 0)
+    project.append_judgement(path, "other query", passage(1).id, 2)  # another query's grade does not count
+    app = project.SearchApp(index, None, None, path)
+    app.search("a query")
+    assert app.progress() == (1, 28)
+    for pipeline, rank in [(p, r) for p in project.PIPELINES for r in range(10)]:
+        app.grade(pipeline, rank, 1)
+    assert app.progress() == (28, 28)
+    assert app.grade("dense", 0, 2).endswith("28 of 28 results graded (all: this query counts)")
+
+
+def test_only_queries_whose_pool_is_graded_in_full_are_evaluated():
+    from helpers.queries import Query
+
+    runs = {"a": {"q1": {0: 2.0, 1: 1.0}, "q2": {0: 2.0, 1: 1.0}}, "b": {"q1": {2: 2.0, 0: 1.0}, "q2": {3: 1.0}}}
+    queries = [Query("q1", "first", "own", "test", False, {0: 2, 1: 0, 2: 1}),  # 0, 1, 2 pooled: all graded
+               Query("q2", "second", "own", "test", False, {0: 2, 1: 1})]  # 3 pooled too, not graded
+    assert [(q.id, graded, pooled) for q, graded, pooled in project.pool_status(runs, queries)] == [
+        ("q1", 3, 3), ("q2", 2, 3)]
+    assert [q.id for q in project.fully_judged(runs, queries)] == ["q1"]
+    assert project.runs_for(runs, queries[:1]) == {"a": {"q1": runs["a"]["q1"]}, "b": {"q1": runs["b"]["q1"]}}
+    table = project.pool_table(runs, queries)
+    assert table.rows == [["q1", "first", "3 of 3", "yes"], ["q2", "second", "2 of 3", "not yet"]]
+
+
+def test_enough_says_what_to_do_instead_of_stopping_the_notebook(capsys):
+    assert project.enough([object()] * project.MIN_QUERIES) is True and capsys.readouterr().out == ""
+    assert project.enough([object()] * 3) is False
+    assert capsys.readouterr().out.startswith("3 fully graded queries so far; the evaluation needs 10.")
+
+
+def test_the_example_query_is_the_samples_or_a_heading_of_yours(tmp_path):
+    sample = project.documents_folder(None, {})
+    assert project.example_query(sample, []) == project.SAMPLE_EXAMPLE
+    (tmp_path / "notes").mkdir()
+    yours = project.documents_folder(tmp_path / "notes")
+    no_heading = Passage("n.md#1", "n.md", 0, "", "one two three four five six seven eight nine ten")
+    assert project.example_query(yours, [no_heading, passage(3)]) == "Heading"
+    assert project.example_query(yours, [no_heading]) == "one two three four five six seven eight"
+    with pytest.raises(ValueError, match="no passages were read from"):
+        project.example_query(yours, [])
 
 
 @pytest.fixture(scope="module")
@@ -188,14 +238,21 @@ def test_compressed_forms_use_the_memory_they_say_and_rank_every_query(sample_in
     judgements = read_judgements(project.SAMPLE_JUDGEMENTS)
     ids = sorted(sample_index.passages())
     queries, _ = project.judged_queries(judgements, ids)
-    with pytest.raises(ValueError, match="3 judged queries so far: grade the results of at least 10"):
+    with pytest.raises(ValueError, match="3 fully graded queries: grade every result of at least 10"):
         project.compression_runs(sample_index, queries[:3], ids)
-    with pytest.raises(ValueError, match="9 judged queries so far"):
-        project.pipeline_runs(sample_index, models["cross_encoder"], queries[:9], ids)
     variants = project.compression_runs(sample_index, queries[:10], ids)
-    sizes = {v.name.split(",")[0]: v.megabytes for v in variants}
+    assert [v.name for v in variants] == ["float32", "int8", "binary, no rescoring", "binary, top 20 rescored",
+                                          "pool factor 2, float32"]
+    sizes = {v.name: v.megabytes for v in variants}
     assert sizes["int8"] == pytest.approx(sizes["float32"] / 4)
-    assert sizes["binary"] == pytest.approx(sizes["float32"] / 32)
-    assert sizes["float32"] / 2 - 1 < sizes["pool factor 2"] < sizes["float32"]
+    assert sizes["binary, no rescoring"] == sizes["binary, top 20 rescored"] == pytest.approx(sizes["float32"] / 32)
+    assert sizes["float32"] / 2 - 1 < sizes["pool factor 2, float32"] < sizes["float32"]
     for v in variants:
         assert set(v.run) == {q.id for q in queries[:10]} and all(len(r) == 10 for r in v.run.values())
+    # the rescored top 10 is ordered by the float vectors' MaxSim: passages in both top 10s keep float32's order
+    float32, rescored = variants[0].run, variants[3].run
+    for q in queries[:10]:
+        order = {name: sorted(run[q.id], key=run[q.id].get, reverse=True) for name, run in
+                 (("float32", float32), ("rescored", rescored))}
+        both = set(order["float32"]) & set(order["rescored"])
+        assert [p for p in order["float32"] if p in both] == [p for p in order["rescored"] if p in both]
