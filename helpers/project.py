@@ -44,6 +44,8 @@ JUDGEMENTS_FILE = "judgements.jsonl"
 PIPELINES = ("dense", "hybrid > ColBERT", "dense 30 > cross-encoder")
 #: Fully judged queries needed before the evaluation cells run.
 MIN_QUERIES = 10
+#: :func:`compression_runs` warns when its vectors would take more than this at their peak.
+MEMORY_WARNING_BYTES = 2**30
 #: The frozen sample's example query: its judgements include it.
 SAMPLE_EXAMPLE = "how do I run the notebooks without access to the Hugging Face Hub"
 
@@ -413,8 +415,10 @@ def compression_runs(index, queries: Sequence, passage_ids: Sequence[str], *, po
     float vectors (Qdrant's ``oversampling`` and ``rescore``); and token pooling at ``pool_factor``
     (``helpers.pooling.pooled_documents``). Megabytes count the vectors searched first (the float
     vectors that rescoring reads stay on disk, as in Qdrant). Each form is made, searched and
-    dropped in turn, so memory holds the float vectors and one other form at a time (the float
-    vectors take 4 bytes per number: 128 x 60 tokens x 20,000 passages is about 600 MiB).
+    dropped in turn, so memory holds the float vectors and one other form at a time, each three
+    times (as a list, packed for the full scan, and as one matrix for rescoring): about six times the
+    float vectors' 4 bytes per number, 3.6 GiB for 20,000 passages of 60 tokens. Above
+    :data:`MEMORY_WARNING_BYTES` it prints a warning first.
     Passages numbered as in :func:`judged_queries`; ``queries`` from :func:`fully_judged`. Raises
     ``ValueError`` for fewer than :data:`MIN_QUERIES` queries."""
     _enough(queries)
@@ -429,8 +433,11 @@ def compression_runs(index, queries: Sequence, passage_ids: Sequence[str], *, po
     dense = np.zeros((len(texts), 1), np.float32)  # MaxSim only: the dense vectors are not searched here
     empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
     exact = CorpusIndex(texts, dense, colbert, [empty] * len(texts))
-    embedded = [index.embed_query(q.text) for q in queries]
     n_numbers, mib = sum(m.size for m in colbert), 2**20
+    if 6 * 4 * n_numbers > MEMORY_WARNING_BYTES:
+        print(f"Note: with {len(texts):,} passages this comparison holds about {6 * 4 * n_numbers / 2**30:.1f} GiB "
+              "of vectors at its peak; if your machine has less free memory, skip this cell and the next.")
+    embedded = [index.embed_query(q.text) for q in queries]
 
     def ranked(form) -> dict:
         return run_from_rankings(queries, exact.with_colbert(form).maxsim_all(embedded, limit))

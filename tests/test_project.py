@@ -234,13 +234,18 @@ def test_the_matrix_button_draws_the_query_against_the_result(sample_index, mode
     assert len(ax.get_xticklabels()) == len(helpers.token_labels(models["colbert_model"], top.text, "document"))
 
 
-def test_compressed_forms_use_the_memory_they_say_and_rank_every_query(sample_index, models):
+def test_compressed_forms_use_the_memory_they_say_and_rank_every_query(sample_index, models, capsys, monkeypatch):
     judgements = read_judgements(project.SAMPLE_JUDGEMENTS)
     ids = sorted(sample_index.passages())
     queries, _ = project.judged_queries(judgements, ids)
     with pytest.raises(ValueError, match="3 fully graded queries: grade every result of at least 10"):
         project.compression_runs(sample_index, queries[:3], ids)
     variants = project.compression_runs(sample_index, queries[:10], ids)
+    assert capsys.readouterr().out == ""  # 16 MiB of float vectors: no memory warning
+    monkeypatch.setattr(project, "MEMORY_WARNING_BYTES", 50 * 2**20)  # six copies of 16 MiB pass 50 MiB
+    project.compression_runs(sample_index, queries[:10], ids)
+    gib = 6 * variants[0].megabytes / 1024  # six copies of the float32 vectors
+    assert capsys.readouterr().out.startswith(f"Note: with {len(ids):,} passages this comparison holds about {gib:.1f} GiB")
     assert [v.name for v in variants] == ["float32", "int8", "binary, no rescoring", "binary, top 20 rescored",
                                           "pool factor 2, float32"]
     sizes = {v.name: v.megabytes for v in variants}
