@@ -11,6 +11,12 @@ id (``helpers.documents``: path plus a hash of the text).
 passages whose ids the shard does not hold (a changed file's changed passages), and deletes the
 points of passages that are gone. Embeddings go through the embedding cache one passage at a time,
 so rebuilding the shard re-embeds nothing that was embedded before.
+
+The shard lives in ``shard-<weights>/`` inside the index folder, ``<weights>`` a digest of the models'
+files (:func:`weights_digest`): vectors made by one set of weights (the offline profile's) are never
+searched with another's queries (the real models'), which would give no error, only wrong rankings.
+Switching profiles builds (or reopens) the other shard; ``judgements.jsonl`` beside it is shared,
+because a grade is about a passage's text, not about the weights that found it.
 """
 
 from __future__ import annotations
@@ -44,6 +50,20 @@ def index_folder(folder: str | Path, root: Path | None = None) -> Path:
     digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:12]
     name = "".join(c if c.isalnum() or c in "-_" else "-" for c in absolute.name)[:40] or "root"
     return (root or index_root()) / f"{name}-{digest}"
+
+
+def weights_digest(*models) -> str:
+    """12 hex digits naming the weights behind ``models`` (fastembed models): each one's name, class
+    and the SHA-256 of its files (``helpers.embedding_cache.model_identity``; the name and class alone
+    when its files cannot be found, as for BM25, which has no weights)."""
+    from .embedding_cache import model_identity
+
+    digest = hashlib.sha256()
+    for model in models:
+        identity = model_identity(model) or {}
+        digest.update(repr((getattr(model, "model_name", None), type(model).__qualname__,
+                            sorted((identity.get("files") or {}).items()))).encode())
+    return digest.hexdigest()[:12]
 
 
 def point_id(passage_id: str) -> str:
@@ -82,7 +102,7 @@ class DocumentIndex:
                                                  hnsw_config=no_graph,
                          multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim))},
             sparse_vectors={"bm25": EdgeSparseVectorParams(modifier=Modifier.Idf)})
-        shard_path = self.path / "shard"
+        shard_path = self.path / f"shard-{weights_digest(dense_model, colbert_model, bm25_model)}"
         if shard_path.is_dir() and any(shard_path.iterdir()):
             self.shard = EdgeShard.load(str(shard_path))
         else:

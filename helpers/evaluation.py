@@ -159,17 +159,20 @@ def compare_runs(run_a: Mapping[str, Mapping[int, float]], run_b: Mapping[str, M
                       int(np.sum(a < b)), float(p_value), stat_test)
 
 
-def judged_at_k(run: Mapping[str, Mapping[int, float]], queries: Sequence, k: int = 10) -> float:
+def judged_at_k(run: Mapping[str, Mapping[int, float]], queries: Sequence, k: int = 10, *,
+                corpus_size: int | None = None) -> float:
     """The share of the top ``k`` passages of each query that carry a judgement, averaged over queries.
 
     The metrics count an unjudged passage as irrelevant (grade 0), so a pipeline that surfaces
     passages the judges never read is scored lower than it might deserve: a low judged@k warns
     that its nDCG and recall are underestimates. Ties are broken by passage id, as in
-    :func:`evaluate_run`. Raises ``ValueError`` as ``evaluate_run`` does, and for ``k < 1``.
+    :func:`evaluate_run`. ``corpus_size``: as in :func:`evaluate_run` (the passages' numbers run
+    from 0 to ``corpus_size - 1``; default the course corpus). Raises ``ValueError`` as
+    ``evaluate_run`` does, and for ``k < 1``.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    _checked(run, queries)
+    _checked(run, queries, corpus_size)
     shares = []
     for q in queries:
         ranked = sorted(run[q.id].items(), key=lambda item: (-item[1], item[0]))[:k]

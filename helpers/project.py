@@ -388,7 +388,8 @@ def enough(queries: Sequence) -> bool:
     if len(queries) >= MIN_QUERIES:
         return True
     print(f"{len(queries)} fully graded queries so far; the evaluation needs {MIN_QUERIES}. Search a query in "
-          "the box above and grade every result marked 'not graded', then run this cell again.")
+          "the box above and grade every result marked 'not graded', then run the cells from 'Evaluate the three "
+          "pipelines' on again.")
     return False
 
 

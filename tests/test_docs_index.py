@@ -108,3 +108,30 @@ def test_the_three_pipelines_equal_their_numpy_versions(tmp_path, models, monkey
     with pytest.raises(ValueError, match="query text is empty"):
         index.embed_query("  ")
     index.close()
+
+
+def test_other_weights_get_their_own_shard_and_share_the_judgements_folder(tmp_path, models, monkeypatch):
+    import helpers.docs_index as docs_index
+    import helpers.embedding_cache as embedding_cache
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Gzip\n\nCompress a file with gzip.\n")
+    passages = read_documents(docs, token_counter(models["dense_model"])).passages
+    index = DocumentIndex(docs, root=tmp_path / "indexes", **models)
+    index.update(passages)
+    assert len(index) == len(passages) > 0
+    index.close()
+    # the same models: the same shard, reopened
+    again = DocumentIndex(docs, root=tmp_path / "indexes", **models)
+    assert len(again) == len(passages)
+    again.close()
+    # other weights (the real models after the offline profile, say): another, empty shard in the same folder
+    digest = docs_index.weights_digest(*models.values())
+    monkeypatch.setattr(embedding_cache, "model_identity", lambda model: {"files": {"model.onnx": "other"}})
+    assert docs_index.weights_digest(*models.values()) != digest
+    other = DocumentIndex(docs, root=tmp_path / "indexes", **models)
+    assert other.path == index.path and len(other) == 0
+    assert sorted(p.name for p in index.path.iterdir()) == sorted(
+        [f"shard-{digest}", f"shard-{docs_index.weights_digest(*models.values())}"])
+    other.close()

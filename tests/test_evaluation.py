@@ -177,6 +177,13 @@ def test_judged_at_k_counts_judged_passages_in_each_top_k():
         judged_at_k(run, [q1, q2], k=0)
     with pytest.raises(ValueError, match="no scores for queries: q2"):
         judged_at_k({"q1": run["q1"]}, [q1, q2])
+    # another corpus's passage numbers (notebook 11: your own documents) need its size
+    far = {"q1": {5000: 1.0, 1: 0.5}, "q2": {9: 1.0}}
+    with pytest.raises(ValueError, match="not in the corpus"):
+        judged_at_k(far, [q1, q2], k=2)
+    assert judged_at_k(far, [q1, q2], k=2, corpus_size=5001) == pytest.approx((1 / 2 + 1 / 2) / 2)
+    with pytest.raises(ValueError, match=r"not in the corpus \(ids 0\.\.9\)"):
+        judged_at_k(far, [q1, q2], corpus_size=10)
 
 
 def test_holm_matches_the_step_down_definition():
