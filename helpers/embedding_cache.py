@@ -26,12 +26,12 @@ chunk's texts: notebook 04's first 1,000 passages and notebook 06's 2,458 share 
 chunks. Each entry is two files: ``<key>.npy`` (the chunk's result rows, concatenated) and
 ``<key>.json`` (the manifest: row counts per text, shape, dtype, the data file's size and SHA-256,
 what the key was made of and the seconds the chunk took to compute, for people). Both are
-written to a temporary file and moved into place, data first. Each chunk has its own file lock: a process that finds a chunk locked (another
-kernel is computing it) goes on to the next chunk and comes back to read it at the end, so two
-kernels (or the two test workers) embedding the same list at once split the work and compute
-each chunk once. An entry whose data does not match its manifest (truncated, damaged, missing) is
-recomputed and rewritten, with a warning, never trusted. Long computations show a progress bar
-(:mod:`helpers.progress`).
+written to a temporary file and moved into place, data first. Each chunk has its own file lock: a
+process that finds a chunk locked (another kernel is computing it) goes on to the next chunk and
+comes back to read it at the end, so two kernels (or the two test workers) embedding the same
+list at once split the work and compute each chunk once. An entry whose data does not match its
+manifest (truncated, damaged, missing) is recomputed and rewritten, with a warning, never trusted.
+Long computations show a progress bar (:mod:`helpers.progress`).
 """
 
 from __future__ import annotations

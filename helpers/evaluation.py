@@ -211,7 +211,8 @@ def describe_comparison(name_a: str, name_b: str, c: Comparison, adjusted_p: flo
     For example "ColBERT over all passages is ahead of dense by 0.073 nDCG@10 on 80 queries (46
     wins, 11 ties, 23 losses); paired t-test p = 0.0368, Holm-adjusted 0.221: not significant at
     0.05 within this family." The order of the names follows the means, so the sentence stays true whatever
-    the weights produce. When no query differs, it says so and quotes no test. ``adjusted_p``: the Holm-adjusted p-value, when the test is one of a family.
+    the weights produce. When no query differs, it says so and quotes no test. ``adjusted_p``: the
+    Holm-adjusted p-value, when the test is one of a family.
     """
     if c.mean_a >= c.mean_b:
         ahead, behind, diff, wins, losses = name_a, name_b, c.mean_a - c.mean_b, c.wins, c.losses

@@ -190,6 +190,7 @@ class SearchApp:
         self.grades = read_judgements(self.judgements_path).grades  # query -> {passage id: last grade}
         self.query: str | None = None
         self.results: dict[str, Found] = {}
+        self._labels: list = []  # with widgets: (HTML widget, (rank, passage)) for each result line shown
         self.widget = None  # no widgets at all without a frontend: nothing of them reaches the notebook file
         if widgets_enabled():
             self._build_widgets()
@@ -241,7 +242,9 @@ class SearchApp:
         passage = self._result(pipeline, rank)
         append_judgement(self.judgements_path, self.query, passage.id, grade)
         self.grades.setdefault(self.query, {})[passage.id] = int(grade)
-        self._show_columns()
+        for label, (rank_shown, shown) in self._labels:  # the passage's line in every column that shows it
+            if shown.id == passage.id:
+                label.value = self._line(rank_shown, shown)
         self._say(f"Graded {_escape(where(passage))} {grade} for <b>{_escape(self.query)}</b>: "
                   f"{self._progress_text()}.")
         return f"graded {where(passage)} {grade} for {self.query!r}: {self._progress_text()}"
@@ -269,21 +272,30 @@ class SearchApp:
         return found[rank][0]
 
     def _show_columns(self) -> None:
-        if self.widget is not None:
-            self.columns.children = [self._column(name, found) for name, found in self.results.items()]
+        if self.widget is None:
+            return
+        for column in self.columns.children:  # the last query's widgets: closed, not left in the kernel
+            _close(column)
+        self._labels = []
+        self.columns.children = [self._column(name, found) for name, found in self.results.items()]
+
+    def _line(self, rank: int, passage: Passage) -> str:
+        """A result's line: rank, file and position, first words, and whether it is graded for the query."""
+        graded = self.grades.get(self.query or "", {})
+        state = f"graded {graded[passage.id]}" if passage.id in graded else "<b>not graded</b>"
+        return (f"{rank + 1}. <code>{_escape(where(passage))}</code> {_escape(snippet(passage.text, 20))} "
+                f"<i>({state})</i>")
 
     def _column(self, name: str, found: Found):
         import ipywidgets as w
 
         rows = [w.HTML(f"<b>{_escape(name)}</b>")]
-        graded = self.grades.get(self.query or "", {})
         for rank, (passage, _) in enumerate(found):
             buttons = [self._button(str(g), lambda _, r=rank, g=g: self.grade(name, r, g)) for g in (0, 1, 2)]
             buttons.append(self._button("matrix", lambda _, r=rank: self.show_matrix(name, r), width="64px"))
-            state = f"graded {graded[passage.id]}" if passage.id in graded else "<b>not graded</b>"
-            text = (f"{rank + 1}. <code>{_escape(where(passage))}</code> {_escape(snippet(passage.text, 20))} "
-                    f"<i>({state})</i>")
-            rows.append(w.VBox([w.HTML(text), w.HBox(buttons)]))
+            label = w.HTML(self._line(rank, passage))
+            self._labels.append((label, (rank, passage)))
+            rows.append(w.VBox([label, w.HBox(buttons)]))
         return w.VBox(rows, layout=w.Layout(width="33%", padding="0 6px"))
 
     @staticmethod
@@ -293,6 +305,13 @@ class SearchApp:
         button = w.Button(description=label, layout=w.Layout(width=width))
         button.on_click(handler)
         return button
+
+
+def _close(widget) -> None:
+    """Close ``widget`` and every widget inside it (ipywidgets keeps each one alive until closed)."""
+    for child in getattr(widget, "children", ()):
+        _close(child)
+    widget.close()
 
 
 def _escape(text: str) -> str:

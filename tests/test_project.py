@@ -97,8 +97,10 @@ def test_the_search_handler_fills_three_columns_of_ten(app):
     results = app.search(" how do I compress a file ")
     assert app.query == "how do I compress a file" and list(results) == list(project.PIPELINES)
     assert [len(column.children) for column in app.columns.children] == [11, 11, 11]  # a title and ten results
+    first = app.columns.children
     app.box.value = "another query"  # what Enter in the box does
     assert app.query == "another query"
+    assert first[0].comm is None and first[0].children[1].children[1].children[0].comm is None  # closed
 
 
 def test_a_grade_button_appends_one_judgement(app, tmp_path):
@@ -109,9 +111,11 @@ def test_a_grade_button_appends_one_judgement(app, tmp_path):
     grade_2 = third_of_hybrid.children[1].children[2]
     assert grade_2.description == "2"
     assert "(<b>not graded</b>)" in third_of_hybrid.children[0].value and "0 of 30 results graded" in app.status.value
+    columns = app.columns.children
     grade_2.click()
     assert "Graded a.md #12 2" in app.status.value and "1 of 30 results graded" in app.status.value
     assert "(graded 2)" in app.columns.children[1].children[3].children[0].value  # the result says so now
+    assert app.columns.children is columns  # only that line changed: no widget made again per click
     assert app.grade("dense", 0, 1) == "graded a.md #0 1 for 'compress a file': 2 of 30 results graded"
     lines = [json.loads(line) for line in (tmp_path / "judgements.jsonl").read_text().splitlines()]
     assert [(x["query"], x["passage_id"], x["grade"]) for x in lines] == [
