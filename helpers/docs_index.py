@@ -16,13 +16,16 @@ The shard lives in ``shard-<weights>/`` inside the index folder, ``<weights>`` a
 files (:func:`weights_digest`): vectors made by one set of weights (the offline profile's) are never
 searched with another's queries (the real models'), which would give no error, only wrong rankings.
 Switching profiles builds (or reopens) the other shard; ``judgements.jsonl`` beside it is shared,
-because a grade is about a passage's text, not about the weights that found it.
+because a grade is about a passage's text, not about the weights that found it. An index folder from
+before this layout holds one ``shard/`` for every set of weights: it is removed when the index opens
+(its vectors are still in the embedding cache, so the new shard re-embeds nothing).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,10 +78,12 @@ class UpdateReport:
     added: int
     removed: int
     kept: int
+    moved: int = 0  # of the kept: same text in the same file, at another position or under another heading
 
     def __str__(self) -> str:
+        moved = f" ({self.moved:,} of them moved within their file)" if self.moved else ""
         return (f"{self.added + self.kept:,} passages indexed: {self.added:,} embedded and added, "
-                f"{self.kept:,} unchanged, {self.removed:,} removed")
+                f"{self.kept:,} unchanged{moved}, {self.removed:,} removed")
 
 
 class DocumentIndex:
@@ -103,6 +108,9 @@ class DocumentIndex:
                          multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim))},
             sparse_vectors={"bm25": EdgeSparseVectorParams(modifier=Modifier.Idf)})
         shard_path = self.path / f"shard-{weights_digest(dense_model, colbert_model, bm25_model)}"
+        legacy = self.path / "shard"  # one shard for every set of weights, before shard-<weights>/
+        if legacy.is_dir():
+            shutil.rmtree(legacy)  # only vectors, which the embedding cache still holds
         if shard_path.is_dir() and any(shard_path.iterdir()):
             self.shard = EdgeShard.load(str(shard_path))
         else:
@@ -130,20 +138,25 @@ class DocumentIndex:
         return self.shard.info().points_count
 
     def update(self, passages: Sequence[Passage]) -> UpdateReport:
-        """Make the index hold exactly ``passages``: embed and add the new ones, delete the gone ones."""
+        """Make the index hold exactly ``passages``: embed and add the new ones, delete the gone ones,
+        and rewrite the payload (position, heading) of a kept passage that moved within its file:
+        its vectors depend on its text only, so it is not embedded again."""
         from qdrant_edge import UpdateOperation
 
         current = {p.id: p for p in passages}
-        held = set(self.passages())
+        held = self.passages()
         new = [p for p in passages if p.id not in held]
-        gone = sorted(held - set(current))
+        gone = sorted(set(held) - set(current))
+        moved = [p for p in passages if p.id in held and held[p.id] != p]
         for start in range(0, len(new), 64):
             batch = new[start:start + 64]
             self.shard.update(UpdateOperation.upsert_points(self._points(batch)))
+        for p in moved:
+            self.shard.update(UpdateOperation.overwrite_payload([point_id(p.id)], _payload(p)))
         if gone:
             self.shard.update(UpdateOperation.delete_points([point_id(pid) for pid in gone]))
         self.shard.flush()
-        return UpdateReport(added=len(new), removed=len(gone), kept=len(current) - len(new))
+        return UpdateReport(added=len(new), removed=len(gone), kept=len(current) - len(new), moved=len(moved))
 
     def _points(self, passages: Sequence[Passage]) -> list:
         from qdrant_edge import Point, SparseVector
@@ -155,8 +168,7 @@ class DocumentIndex:
                       {"dense": np.asarray(d, dtype=np.float32).tolist(),
                        "colbert": np.asarray(c, dtype=np.float32).tolist(),
                        "bm25": SparseVector(indices=s.indices.tolist(), values=s.values.tolist())},
-                      {"passage_id": p.id, "path": p.path, "position": p.position, "heading": p.heading,
-                       "text": p.text})
+                      _payload(p))
                 for p, d, c, s in zip(passages, dense, colbert, sparse)]
 
     # --- search: the three pipelines notebook 11 shows side by side ---------------------------------
@@ -222,6 +234,10 @@ class DocumentIndex:
 
     def close(self) -> None:
         self.shard.close()
+
+
+def _payload(p: Passage) -> dict:
+    return {"passage_id": p.id, "path": p.path, "position": p.position, "heading": p.heading, "text": p.text}
 
 
 def _exact():

@@ -74,6 +74,32 @@ def test_update_adds_edits_and_deletes_file_by_file_and_survives_a_restart(tmp_p
     index.close()
 
 
+def test_a_passage_that_moved_within_its_file_gets_its_new_position_and_heading_not_new_vectors(
+        tmp_path, models, monkeypatch):
+    monkeypatch.setenv("COURSE_EMBEDDING_CACHE", str(tmp_path / "embeddings"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Gzip\n\nCompress a file with gzip.\n")
+    count = token_counter(models["dense_model"])
+    index = DocumentIndex(docs, root=tmp_path / "indexes", **models)
+    index.update(read_documents(docs, count).passages)
+    # a new section above it: the old passage is now second, under another heading
+    (docs / "a.md").write_text("# Bz2\n\nOr with bz2 instead.\n\n## Gzip\n\nCompress a file with gzip.\n")
+    reading = read_documents(docs, count)
+    old = next(p for p in reading.passages if p.text == "Compress a file with gzip.")
+    computed = []
+    real_embed = models["colbert_model"].passage_embed
+    monkeypatch.setattr(models["colbert_model"], "passage_embed",
+                        lambda texts, **kw: computed.extend(texts) or real_embed(texts, **kw))
+    report = index.update(reading.passages)
+    assert (report.added, report.kept, report.moved, report.removed) == (1, 1, 1, 0)
+    assert str(report) == "2 passages indexed: 1 embedded and added, 1 unchanged (1 of them moved within their file), 0 removed"
+    assert computed == ["Or with bz2 instead."]  # the moved passage kept its vectors
+    assert index.passages()[old.id] == old and old.position == 1 and old.heading == "Gzip"
+    assert index.update(reading.passages).moved == 0  # a second reading: nothing moves
+    index.close()
+
+
 def test_the_three_pipelines_equal_their_numpy_versions(tmp_path, models, monkeypatch):
     import numpy as np
     from fastembed.rerank.cross_encoder import TextCrossEncoder
@@ -122,9 +148,11 @@ def test_other_weights_get_their_own_shard_and_share_the_judgements_folder(tmp_p
     index.update(passages)
     assert len(index) == len(passages) > 0
     index.close()
+    # an index folder from before shard-<weights>/ held one shard/ for all weights: removed on opening
+    (index.path / "shard" / "segments").mkdir(parents=True)
     # the same models: the same shard, reopened
     again = DocumentIndex(docs, root=tmp_path / "indexes", **models)
-    assert len(again) == len(passages)
+    assert len(again) == len(passages) and not (index.path / "shard").exists()
     again.close()
     # other weights (the real models after the offline profile, say): another, empty shard in the same folder
     digest = docs_index.weights_digest(*models.values())
