@@ -603,6 +603,8 @@ def ensure_standins(cache_dir: str | os.PathLike, lock_timeout: float = 600.0) -
         # only the damaged or missing models are rebuilt; the others stay as they are
         rebuild = [s for s in STANDINS if repo_folder(s.source_repo) not in intact]
         folders = [name for name in _repo_folders() if name not in intact]
+        if any(s.role == "colbert" for s in rebuild):
+            colbert_projection()  # a changed projection stops the build before any model is rewritten
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cache_dir))
         try:
             for standin in rebuild:
