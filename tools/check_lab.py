@@ -333,6 +333,7 @@ def run_browser(server: Server, network: Network, judgements: dict) -> None:
                 def kernel_idle():
                     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
                     if dialog.count() and dialog.first.is_visible():
+                        say("JupyterLab asked for a kernel (its Select Kernel dialog): Select")
                         dialog.first.get_by_role("button", name="Select Kernel").click()
                     return server.kernel_state(NOTEBOOK) == "idle" and kernel_status(page) == "idle"
 
