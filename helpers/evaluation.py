@@ -180,6 +180,29 @@ def judged_at_k(run: Mapping[str, Mapping[int, float]], queries: Sequence, k: in
     return float(np.mean(shares))
 
 
+def condensed_ndcg(run: Mapping[str, Mapping[int, float]], queries: Sequence, k: int = 10, *,
+                   corpus_size: int | None = None) -> float:
+    """Mean nDCG@k over ``queries`` on the *condensed* run: each query's ranking with every passage
+    that carries no judgement left out, the rest keeping their order (Sakai, SIGIR 2007).
+
+    :func:`evaluate_run` counts an unjudged passage as irrelevant, which pulls down a run that
+    surfaces passages nobody read; the condensed run ignores them instead, which lifts such a run
+    if those passages were in fact irrelevant. Neither is the truth: read the two side by side, with
+    :func:`judged_at_k`. From a run cut at depth ``k`` (a top 10) the condensed list holds only the
+    judged part of that top ``k``. A query whose ranking keeps no judged passage scores 0. Ties are
+    broken by passage id; ``corpus_size`` and the errors as in :func:`evaluate_run`.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    _checked(run, queries, corpus_size)
+    kept = {q.id: {pid: s for pid, s in run[q.id].items() if pid in q.judgements} for q in queries}
+    scored = [q for q in queries if kept[q.id]]
+    metric = f"ndcg@{k}"
+    per = evaluate_run({q.id: kept[q.id] for q in scored}, scored, [metric], per_query=True,
+                       corpus_size=corpus_size)[metric] if scored else {}
+    return float(np.mean([per.get(q.id, 0.0) for q in queries]))
+
+
 def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjustment of a family of p-values, in their given order.
 

@@ -162,6 +162,26 @@ def test_equal_scores_are_ranked_by_passage_id():
     assert evaluate_run({"q1": listed_down}, [q])["ndcg@10"] == pytest.approx(expected)
 
 
+def test_condensed_ndcg_leaves_unjudged_passages_out():
+    from helpers.evaluation import condensed_ndcg
+
+    q1 = Query("q1", "one", "question", "dev", False, {1: 2, 2: 0})
+    q2 = Query("q2", "two", "question", "dev", False, {9: 2})
+    # q1: unjudged 5 first, then the answer 1; condensed: 1 first, a perfect ranking
+    # q2: nothing judged retrieved: 0 either way
+    run = {"q1": {5: 0.9, 1: 0.8, 2: 0.7}, "q2": {7: 0.5, 8: 0.4}}
+    assert evaluate_run(run, [q1, q2], ["ndcg@10"])["ndcg@10"] == pytest.approx((1 / math.log2(3)) / 2)
+    assert condensed_ndcg(run, [q1, q2]) == pytest.approx((1 + 0) / 2)
+    # a judged irrelevant passage stays and still costs: 2 (grade 0) before 1 in q1
+    assert condensed_ndcg({"q1": {5: 0.9, 2: 0.85, 1: 0.8}}, [q1]) == pytest.approx(1 / math.log2(3))
+    # equal scores ranked by passage id, as in evaluate_run: 1 before 2
+    assert condensed_ndcg({"q1": {2: 0.5, 1: 0.5}}, [q1]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no scores for queries: q2"):
+        condensed_ndcg({"q1": run["q1"]}, [q1, q2])
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        condensed_ndcg(run, [q1], k=0)
+
+
 def test_judged_at_k_counts_judged_passages_in_each_top_k():
     from helpers.evaluation import judged_at_k
 
