@@ -474,3 +474,91 @@ def compression_runs(index, queries: Sequence, passage_ids: Sequence[str], *, po
     pooled = pooled_documents(index.models["colbert"], texts, colbert, pool_factor)
     variants.append(Variant(f"pool factor {pool_factor}, float32", ranked(pooled), sum(m.size for m in pooled) * 4 / mib))
     return variants
+
+
+@dataclass(frozen=True)
+class Ungraded:
+    """A result of a compressed form that carries no grade for its query: the query's text, the
+    passage, and the names of the forms whose top 10 hold it."""
+
+    query: str
+    passage: Passage
+    forms: tuple[str, ...]
+
+
+def ungraded(variants: Sequence[Variant], queries: Sequence, passage_ids: Sequence[str],
+             held: Mapping[str, Passage], k: int = 10) -> list[Ungraded]:
+    """The results in the top ``k`` of ``variants`` (:func:`compression_runs`) that nobody graded for
+    their query, each once, in the queries' order and then by the first form and rank that show it.
+    ``queries`` and ``passage_ids`` as :func:`compression_runs` took them; ``held``: the index's
+    passages by id (``DocumentIndex.passages()``). Ties are broken by passage number, as in the
+    evaluation."""
+    found: list[Ungraded] = []
+    for q in queries:
+        forms: dict[int, list[str]] = {}
+        for v in variants:
+            ranked = sorted(v.run[q.id].items(), key=lambda item: (-item[1], item[0]))[:k]
+            for number, _ in ranked:
+                if number not in q.judgements:
+                    forms.setdefault(number, []).append(v.name)
+        found.extend(Ungraded(q.text, held[passage_ids[number]], tuple(names)) for number, names in forms.items())
+    return found
+
+
+class GradeList:
+    """Grade buttons (0, 1, 2) for a list of :class:`Ungraded` results, one line appended to
+    ``judgements_path`` per click, as in :class:`SearchApp`. :meth:`grade` is the handler (it runs
+    without a browser); ``widget`` is the ipywidgets box, or None when :func:`widgets_enabled` is False."""
+
+    def __init__(self, missing: Sequence[Ungraded], judgements_path: str | os.PathLike):
+        self.missing = list(missing)
+        self.judgements_path = Path(judgements_path)
+        self.given: dict[int, int] = {}  # position in ``missing`` -> the grade given here
+        self._labels: list = []
+        self.widget = None
+        if widgets_enabled():
+            import ipywidgets as w
+
+            rows = []
+            for i in range(len(self.missing)):
+                label = w.HTML(self._line(i))
+                self._labels.append(label)
+                buttons = [SearchApp._button(str(g), lambda _, i=i, g=g: self.grade(i, g)) for g in (0, 1, 2)]
+                rows.append(w.VBox([label, w.HBox(buttons)]))
+            self.widget = w.VBox(rows)
+
+    def grade(self, i: int, grade: int) -> str:
+        """Append ``grade`` for the ``i``-th result (0-based); returns a line saying what was written.
+        Raises ``ValueError`` for no such result."""
+        if not 0 <= i < len(self.missing):
+            raise ValueError(f"there are {len(self.missing)} results to grade; {i} is not one of them")
+        item = self.missing[i]
+        append_judgement(self.judgements_path, item.query, item.passage.id, grade)
+        self.given[i] = int(grade)
+        if self._labels:
+            self._labels[i].value = self._line(i)
+        return f"graded {where(item.passage)} {grade} for {item.query!r}"
+
+    def _line(self, i: int) -> str:
+        item = self.missing[i]
+        state = f"graded {self.given[i]}" if i in self.given else "<b>not graded</b>"
+        return (f"<b>{_escape(item.query)}</b> · {_escape(', '.join(item.forms))}<br>"
+                f"<code>{_escape(where(item.passage))}</code> {_escape(snippet(item.passage.text, 30))} "
+                f"<i>({state})</i>")
+
+
+def grade_list(missing: Sequence[Ungraded], judgements_path: str | os.PathLike, forms: Sequence[str] | None = None):
+    """What the grading cell shows: :class:`GradeList`'s buttons where a widget frontend runs, else a
+    table counting the results not graded, by form (``helpers.table``): one row for each of ``forms``
+    in their order (0 for a form whose top 10 are all graded), or by default for each form that
+    has any, in the order they first appear."""
+    from .tables import table
+
+    grades = GradeList(missing, judgements_path)
+    if grades.widget is not None:
+        return grades.widget
+    if forms is None:
+        forms = list(dict.fromkeys(name for item in missing for name in item.forms))
+    rows = [[name, sum(name in item.forms for item in missing),
+             len({item.query for item in missing if name in item.forms})] for name in forms]
+    return table(["form", "results not graded", "queries"], rows)

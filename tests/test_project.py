@@ -265,3 +265,42 @@ def test_compressed_forms_use_the_memory_they_say_and_rank_every_query(sample_in
                  (("float32", float32), ("rescored", rescored))}
         both = set(order["float32"]) & set(order["rescored"])
         assert [p for p in order["float32"] if p in both] == [p for p in order["rescored"] if p in both]
+
+
+def test_ungraded_lists_each_compressed_forms_result_nobody_graded_once(tmp_path, monkeypatch):
+    from helpers.queries import Query
+
+    ids = [passage(i).id for i in range(6)]
+    held = {p.id: p for p in (passage(i) for i in range(6))}
+    queries = [Query("q1", "compress a file", "own", "own", False, {0: 2, 1: 0}),
+               Query("q2", "parse arguments", "own", "own", False, {5: 1})]
+    variants = [project.Variant("float32", {"q1": {0: 0.9, 2: 0.8, 1: 0.1}, "q2": {5: 1.0}}, 1.0),
+                project.Variant("binary", {"q1": {3: 0.5, 2: 0.5, 0: 0.4}, "q2": {4: 2.0, 5: 1.0}}, 0.1)]
+    missing = project.ungraded(variants, queries, ids, held, k=2)
+    # q1: float32's top 2 is 0 (graded), 2; binary's is 2, 3 (a tie: by number); q2: binary's 4
+    assert [(m.query, m.passage.position, m.forms) for m in missing] == [
+        ("compress a file", 2, ("float32", "binary")), ("compress a file", 3, ("binary",)),
+        ("parse arguments", 4, ("binary",))]
+
+    monkeypatch.setenv("COURSE_WIDGETS", "off")
+    path = tmp_path / "judgements.jsonl"
+    counted = project.grade_list(missing, path)._repr_markdown_()  # forms as they come: results, queries
+    assert counted.index("| float32 | 1 | 1 |") < counted.index("| binary | 3 | 2 |")
+    counted = project.grade_list(missing, path, forms=["binary", "float32", "int8"])._repr_markdown_()
+    assert counted.index("| binary | 3 | 2 |") < counted.index("| float32 | 1 | 1 |") < counted.index("| int8 | 0 | 0 |")
+    grades = project.GradeList(missing, path)
+    assert grades.widget is None
+    assert grades.grade(1, 2) == "graded a.md #3 2 for 'compress a file'"
+    with pytest.raises(ValueError, match="there are 3 results to grade; 3 is not one of them"):
+        grades.grade(3, 1)
+    with pytest.raises(ValueError, match="a grade is 0, 1 or 2"):
+        grades.grade(0, 5)
+    assert read_judgements(path).grades == {"compress a file": {passage(3).id: 2}}
+
+    monkeypatch.setenv("COURSE_WIDGETS", "on")  # as in JupyterLab: a button per grade, the line says so
+    box = project.grade_list(missing, path)
+    row = box.children[2]
+    assert "parse arguments" in row.children[0].value and "(<b>not graded</b>)" in row.children[0].value
+    row.children[1].children[0].click()  # grade 0
+    assert "(graded 0)" in row.children[0].value
+    assert read_judgements(path).grades["parse arguments"] == {passage(4).id: 0}
