@@ -15,7 +15,11 @@ One run, as a learner would do it, in Debian's Chromium (headless) driven by Pla
 4. click grade "2" on the first result of the "hybrid > ColBERT" column, and check on disk that
    judgements.jsonl in the fresh index folder got exactly one new line: that query, that passage,
    grade 2;
-5. take a screenshot (build/check-lab/lab.png), stop the server without saving the notebook
+5. take a screenshot (build/check-lab/lab.png); then, in the list under the compression table
+   (results of the smaller forms nobody graded), click grade "1" on the first result, check that its
+   line says so and that judgements.jsonl got one line for that query and passage, and take a second
+   screenshot (build/check-lab/lab-grade-list.png);
+6. stop the server without saving the notebook
    (autosave is off in the check's settings), and check that the notebook file is byte for byte
    what it was and that git shows it unchanged.
 
@@ -425,6 +429,22 @@ def run_browser(server: Server, network: Network, judgements: dict) -> None:
                 page.screenshot(path=str(OUT / "lab.png"))
                 say(f"screenshot: {(OUT / 'lab.png').relative_to(ROOT)}")
 
+                step = "clicking grade 1 on the first result of the list under the compression table"
+                row = page.locator(".course-grade-list > .widget-vbox").first
+                row.scroll_into_view_if_needed()
+                query = row.locator(".widget-html b").first.inner_text().strip()
+                shown = row.locator(".widget-html code").first.inner_text().strip()
+                before = judgements["count"]()
+                say(f"{step} ({query!r}: {shown})")
+                row.get_by_role("button", name="1", exact=True).click()
+                step = "the list's line saying the result is graded"
+                row.locator(".widget-html", has_text="(graded 1)").wait_for(timeout=GRADE * 1000)
+                wait_for("its line in judgements.jsonl", lambda: judgements["count"]() > before, GRADE)
+                time.sleep(1)
+                judgements["check"](before, shown, query, 1)
+                page.screenshot(path=str(OUT / "lab-grade-list.png"))
+                say(f"screenshot: {(OUT / 'lab-grade-list.png').relative_to(ROOT)}")
+
             except PlaywrightError as exc:
                 try:
                     OUT.mkdir(parents=True, exist_ok=True)
@@ -472,7 +492,7 @@ def main() -> int:
         return 2
 
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in ("lab.png", "failed.png", "requests.txt", "console.txt", "judgements.jsonl"):
+    for old in ("lab.png", "lab-grade-list.png", "failed.png", "requests.txt", "console.txt", "judgements.jsonl"):
         (OUT / old).unlink(missing_ok=True)
     notebook = ROOT / NOTEBOOK
     notebook_before = sha256(notebook)
@@ -491,15 +511,15 @@ def main() -> int:
         path = judgements_path()
         return len(path.read_bytes().splitlines()) if path else 0
 
-    def check(before: int, shown: str) -> None:
+    def check(before: int, shown: str, query: str = QUERY, grade: int = 2) -> None:
         path = judgements_path()
         lines = path.read_text(encoding="utf-8").splitlines()
         new = lines[before:]
         if len(new) != 1:
             raise StepFailed(f"judgements.jsonl: {len(new)} new lines after one click, not 1: {new}")
         record = json.loads(new[0])
-        if record.get("query") != QUERY or record.get("grade") != 2:
-            raise StepFailed(f"judgements.jsonl: the new line is {record}, not query {QUERY!r} with grade 2")
+        if record.get("query") != query or record.get("grade") != grade:
+            raise StepFailed(f"judgements.jsonl: the new line is {record}, not query {query!r} with grade {grade}")
         path_shown = shown.rsplit(" #", 1)[0]
         if not str(record.get("passage_id", "")).startswith(path_shown):
             raise StepFailed(f"judgements.jsonl: the new line's passage {record.get('passage_id')!r} is not "
