@@ -508,7 +508,10 @@ def ungraded(variants: Sequence[Variant], queries: Sequence, passage_ids: Sequen
 class GradeList:
     """Grade buttons (0, 1, 2) for a list of :class:`Ungraded` results, one line appended to
     ``judgements_path`` per click, as in :class:`SearchApp`. :meth:`grade` is the handler (it runs
-    without a browser); ``widget`` is the ipywidgets box, or None when :func:`widgets_enabled` is False."""
+    without a browser); ``widget`` is the ipywidgets box, or None when :func:`widgets_enabled` is False.
+    A new list closes the previous one's widgets (ipywidgets keeps each alive until closed)."""
+
+    _last = None  # the box of the list made last, in this kernel
 
     def __init__(self, missing: Sequence[Ungraded], judgements_path: str | os.PathLike):
         self.missing = list(missing)
@@ -519,13 +522,15 @@ class GradeList:
         if widgets_enabled():
             import ipywidgets as w
 
+            if GradeList._last is not None:  # the cell run again: the last list's widgets are closed
+                _close(GradeList._last)
             rows = []
             for i in range(len(self.missing)):
                 label = w.HTML(self._line(i))
                 self._labels.append(label)
                 buttons = [SearchApp._button(str(g), lambda _, i=i, g=g: self.grade(i, g)) for g in (0, 1, 2)]
                 rows.append(w.VBox([label, w.HBox(buttons)]))
-            self.widget = w.VBox(rows)
+            self.widget = GradeList._last = w.VBox(rows)
             self.widget.add_class("course-grade-list")  # for tools/check_lab.py to find it in the page
 
     def grade(self, i: int, grade: int) -> str:

@@ -304,3 +304,5 @@ def test_ungraded_lists_each_compressed_forms_result_nobody_graded_once(tmp_path
     row.children[1].children[0].click()  # grade 0
     assert "(graded 0)" in row.children[0].value
     assert read_judgements(path).grades["parse arguments"] == {passage(4).id: 0}
+    project.grade_list(missing, path)  # the cell run again: the last list's widgets are closed
+    assert box.comm is None and row.children[0].comm is None
