@@ -571,7 +571,8 @@ def main() -> int:
         print(f"make check-lab: FAILED after {elapsed:.0f} s", file=sys.stderr)
         return 1
     print(f"make check-lab: passed in {elapsed:.0f} s: in JupyterLab, notebook 11's search box answered "
-          f"{QUERY!r} in three columns and grade 2 wrote one judgement; no request left this machine; "
+          f"{QUERY!r} in three columns and grade 2 wrote one judgement, the smaller forms' list graded one "
+          f"result; no request left this machine; "
           f"the notebook is unchanged")
     return 0
 
