@@ -159,6 +159,12 @@ def compare_runs(run_a: Mapping[str, Mapping[int, float]], run_b: Mapping[str, M
                       int(np.sum(a < b)), float(p_value), stat_test)
 
 
+def top_k(scores: Mapping[int, float], k: int) -> list[int]:
+    """The passage ids of the ``k`` best ``{passage_id: score}``, best first; equal scores ranked by
+    passage id, as :func:`evaluate_run` ranks them."""
+    return [pid for pid, _ in sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]]
+
+
 def judged_at_k(run: Mapping[str, Mapping[int, float]], queries: Sequence, k: int = 10, *,
                 corpus_size: int | None = None) -> float:
     """The share of the top ``k`` passages of each query that carry a judgement, averaged over queries.
@@ -175,8 +181,7 @@ def judged_at_k(run: Mapping[str, Mapping[int, float]], queries: Sequence, k: in
     _checked(run, queries, corpus_size)
     shares = []
     for q in queries:
-        ranked = sorted(run[q.id].items(), key=lambda item: (-item[1], item[0]))[:k]
-        shares.append(sum(pid in q.judgements for pid, _ in ranked) / k)
+        shares.append(sum(pid in q.judgements for pid in top_k(run[q.id], k)) / k)
     return float(np.mean(shares))
 
 

@@ -291,20 +291,21 @@ class SearchApp:
 
         rows = [w.HTML(f"<b>{_escape(name)}</b>")]
         for rank, (passage, _) in enumerate(found):
-            buttons = [self._button(str(g), lambda _, r=rank, g=g: self.grade(name, r, g)) for g in (0, 1, 2)]
-            buttons.append(self._button("matrix", lambda _, r=rank: self.show_matrix(name, r), width="64px"))
+            buttons = [_button(str(g), lambda _, r=rank, g=g: self.grade(name, r, g)) for g in (0, 1, 2)]
+            buttons.append(_button("matrix", lambda _, r=rank: self.show_matrix(name, r), width="64px"))
             label = w.HTML(self._line(rank, passage))
             self._labels.append((label, (rank, passage)))
             rows.append(w.VBox([label, w.HBox(buttons)]))
         return w.VBox(rows, layout=w.Layout(width="33%", padding="0 6px"))
 
-    @staticmethod
-    def _button(label: str, handler: Callable, width: str = "32px"):
-        import ipywidgets as w
 
-        button = w.Button(description=label, layout=w.Layout(width=width))
-        button.on_click(handler)
-        return button
+def _button(label: str, handler: Callable, width: str = "32px"):
+    """An ipywidgets button that calls ``handler`` when clicked (grade buttons, the matrix button)."""
+    import ipywidgets as w
+
+    button = w.Button(description=label, layout=w.Layout(width=width))
+    button.on_click(handler)
+    return button
 
 
 def _close(widget) -> None:
@@ -493,12 +494,13 @@ def ungraded(variants: Sequence[Variant], queries: Sequence, passage_ids: Sequen
     ``queries`` and ``passage_ids`` as :func:`compression_runs` took them; ``held``: the index's
     passages by id (``DocumentIndex.passages()``). Ties are broken by passage number, as in the
     evaluation."""
+    from .evaluation import top_k
+
     found: list[Ungraded] = []
     for q in queries:
         forms: dict[int, list[str]] = {}
         for v in variants:
-            ranked = sorted(v.run[q.id].items(), key=lambda item: (-item[1], item[0]))[:k]
-            for number, _ in ranked:
+            for number in top_k(v.run[q.id], k):
                 if number not in q.judgements:
                     forms.setdefault(number, []).append(v.name)
         found.extend(Ungraded(q.text, held[passage_ids[number]], tuple(names)) for number, names in forms.items())
@@ -528,7 +530,7 @@ class GradeList:
             for i in range(len(self.missing)):
                 label = w.HTML(self._line(i))
                 self._labels.append(label)
-                buttons = [SearchApp._button(str(g), lambda _, i=i, g=g: self.grade(i, g)) for g in (0, 1, 2)]
+                buttons = [_button(str(g), lambda _, i=i, g=g: self.grade(i, g)) for g in (0, 1, 2)]
                 rows.append(w.VBox([label, w.HBox(buttons)]))
             self.widget = GradeList._last = w.VBox(rows)
             self.widget.add_class("course-grade-list")  # for tools/check_lab.py to find it in the page
