@@ -80,6 +80,8 @@ SOURCE_FILES = {
 #: The ColBERT stand-in's projection (384, 128), shipped with the course and pinned the same way.
 PROJECTION_PATH = Path(__file__).parent / "data" / "colbert_projection.npy"
 PROJECTION_SHA256 = "a9a717e566533f131d66dbfbab7c6602156f7da53277af3a56069ee5205c46a0"
+#: The commands that rebuild the committed head from its seed (tools/fit_colbert_projection.py).
+REBUILD_HEAD = "`python tools/fit_colbert_projection.py fit pca` then `install pca`"
 #: Each laid-out graph's outputs on the seed lesson's texts, computed once (``python -m
 #: helpers write-reference``) and committed. A new build is checked against them.
 REFERENCE_PATH = Path(__file__).parent / "data" / "standin_reference.npz"
@@ -188,12 +190,13 @@ def colbert_projection(path: Path | None = None) -> np.ndarray:
     if _sha256(path) != PROJECTION_SHA256:
         raise StandInFileError(
             f"{path} is not the committed projection (SHA-256 mismatch); restore it with git "
-            "(`git checkout -- helpers/data/colbert_projection.npy`) or refit it with "
-            "tools/fit_colbert_projection.py and update PROJECTION_SHA256"
+            f"(`git checkout -- helpers/data/colbert_projection.npy`) or rebuild it with {REBUILD_HEAD} "
+            "and update PROJECTION_SHA256"
         )
     projection = np.load(path)
     if projection.shape != (384, 128):
-        raise StandInFileError(f"{path} holds shape {projection.shape}; expected (384, 128)")
+        raise StandInFileError(f"{path} holds shape {projection.shape}; expected (384, 128). Restore it with "
+                               f"git or rebuild it with {REBUILD_HEAD}")
     return projection.astype(np.float32)
 
 

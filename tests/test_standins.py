@@ -269,5 +269,17 @@ def test_a_changed_projection_is_an_error_not_a_silent_change(tmp_path, monkeypa
     damaged = tmp_path / "projection.npy"
     np.save(damaged, np.zeros((384, 128), np.float32))
     monkeypatch.setattr(standins, "PROJECTION_PATH", damaged)
-    with pytest.raises(standins.StandInFileError, match="not the committed projection"):
+    with pytest.raises(standins.StandInFileError, match="not the committed projection") as raised:
         standins.ensure_standins(tmp_path / "fresh")
+    assert str(damaged) in str(raised.value) and "tools/fit_colbert_projection.py fit" in str(raised.value)
+
+
+def test_a_projection_of_the_wrong_shape_is_an_error_naming_the_file_and_the_rebuild(tmp_path, monkeypatch):
+    wrong = tmp_path / "projection.npy"
+    np.save(wrong, np.zeros((384, 96), np.float32))  # e.g. answerai's own 96-d head
+    monkeypatch.setattr(standins, "PROJECTION_PATH", wrong)
+    monkeypatch.setattr(standins, "PROJECTION_SHA256", standins._sha256(wrong))
+    with pytest.raises(standins.StandInFileError, match=r"shape \(384, 96\); expected \(384, 128\)") as raised:
+        standins.ensure_standins(tmp_path / "fresh")
+    assert str(wrong) in str(raised.value) and "tools/fit_colbert_projection.py fit" in str(raised.value)
+    assert not (tmp_path / "fresh").exists() or not standins.is_complete(tmp_path / "fresh")

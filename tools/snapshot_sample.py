@@ -33,7 +33,8 @@ def main() -> None:
     if args.out.exists():
         shutil.rmtree(args.out)
     (args.out / "notebooks").mkdir(parents=True)
-    for path in sorted((ROOT / "notebooks").glob("[01][0-9]-*.ipynb")):
+    # notebooks 01-10: notebook 11 is the tool that indexes the sample, not part of it
+    for path in sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb") if int(p.name[:2]) <= 10):
         (args.out / "notebooks" / f"{path.stem}.md").write_text(notebook_prose(path), encoding="utf-8")
     shutil.copy(ROOT / "README.md", args.out / "README.md")
     (args.out / "code").mkdir()
