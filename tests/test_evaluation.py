@@ -147,8 +147,16 @@ def test_compare_runs_agrees_with_ranx_compare(stat_test):
     ranx_p = report["a"]["comparisons"]["b"]["ndcg@10"]
     if stat_test == "student":  # the same test on the same numbers
         assert got.p_value == pytest.approx(ranx_p, rel=1e-9)
-    else:  # both estimate the same p from random swaps; ranx's 1,000 draws vary by about 0.016
-        assert got.p_value == pytest.approx(ranx_p, abs=0.07)
+    else:
+        # Both estimate a p from random swaps, but ranx's draws are not seeded (numba threads) and
+        # vary from call to call: on these runs by about 0.015, with rarer draws 0.05 off (a fresh
+        # clone's suite saw 0.504 against a mean near 0.56). scipy also doubles the smaller one-sided
+        # p where ranx counts |mean difference|, about 0.02 apart here. So ours is compared with the
+        # median of five of ranx's p-values, which a one-sided p (about half) or a wrong sign misses.
+        draws = [ranx_p] + [compare(judged, [a, b], metrics=["ndcg@10"], stat_test=stat_test, max_p=0.05)
+                            .to_dict()["a"]["comparisons"]["b"]["ndcg@10"] for _ in range(4)]
+        numba.set_num_threads(threads)
+        assert got.p_value == pytest.approx(float(np.median(draws)), abs=0.05)
         assert compare_runs(run_a, run_b, queries, stat_test=stat_test) == got  # ours repeats
 
 
