@@ -239,7 +239,8 @@ def describe_comparison(name_a: str, name_b: str, c: Comparison, adjusted_p: flo
     For example "ColBERT over all passages is ahead of dense by 0.073 nDCG@10 on 80 queries (46
     wins, 11 ties, 23 losses); paired t-test p = 0.0368, Holm-adjusted 0.221: not significant at
     0.05 within this family." The order of the names follows the means, so the sentence stays true whatever
-    the weights produce. When no query differs, it says so and quotes no test. ``adjusted_p``: the
+    the weights produce. A mean difference below 0.0005 is not given a leader ("mean nDCG@10 within
+    0.0005 of each other"). When no query differs, it says so and quotes no test. ``adjusted_p``: the
     Holm-adjusted p-value, when the test is one of a family.
     """
     if c.mean_a >= c.mean_b:
@@ -255,6 +256,8 @@ def describe_comparison(name_a: str, name_b: str, c: Comparison, adjusted_p: flo
     counts = f"{_count(wins, 'win', 'wins')}, {_count(c.ties, 'tie', 'ties')}, {_count(losses, 'loss', 'losses')}"
     if diff == 0:
         head = f"{name_a} and {name_b} score the same mean {metric}{queries} ({counts})"
+    elif diff < 0.0005:  # printed to three decimals it would read "ahead by 0.000"
+        head = f"{name_a} and {name_b}: mean {metric} within 0.0005 of each other{queries} ({counts})"
     else:
         head = f"{ahead} is ahead of {behind} by {diff:.3f} {metric}{queries} ({counts})"
     decisive = c.p_value if adjusted_p is None else adjusted_p

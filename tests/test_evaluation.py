@@ -265,6 +265,17 @@ def test_describe_comparison_follows_the_data_not_the_argument_order():
                            "paired t-test p = 1: not significant at 0.05."), even
 
 
+def test_describe_comparison_names_no_leader_for_a_difference_that_prints_as_zero():
+    from helpers.evaluation import Comparison, describe_comparison
+
+    tiny = Comparison("ndcg@10", 0.48230, 0.48210, 3, 74, 3, 0.871, "student")  # 0.0002 apart
+    sentence = describe_comparison("float32", "int8", tiny, n_queries=80)
+    assert sentence.startswith("float32 and int8: mean nDCG@10 within 0.0005 of each other on 80 queries "
+                               "(3 wins, 74 ties, 3 losses); paired t-test p = 0.871"), sentence
+    just_above = Comparison("ndcg@10", 0.4830, 0.4824, 3, 74, 3, 0.871, "student")  # 0.0006: prints 0.001
+    assert describe_comparison("a", "b", just_above).startswith("a is ahead of b by 0.001 nDCG@10")
+
+
 def test_compare_family_adjusts_with_holm_and_reverses_with_the_data():
     from helpers.evaluation import compare_family, compare_runs, holm
 
