@@ -43,6 +43,7 @@ the same machine reproduces the same head bit for bit; another CPU reproduces it
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import shutil
@@ -72,8 +73,10 @@ CANDIDATES = ("random", "pca") + tuple(TRAINED)
 # ----------------------------------------------------------------------------- token states
 
 
+@functools.lru_cache(maxsize=1)
 def raw_colbert():
-    """fastembed's ColBERT on the answerai transformer with NO head: unit-length 384-d token states."""
+    """fastembed's ColBERT on the answerai transformer with NO head: unit-length 384-d token states
+    (loaded once per run of the tool)."""
     import os
 
     from helpers import standins
@@ -199,6 +202,8 @@ def training_queries(n_max: int = 8000, per_passage: int = 3):
 def hard_negatives(made, projection: np.ndarray, n_hard: int = 7, lo: int = 2, hi: int = 40):
     """Per training query, ``n_hard`` passages drawn from those ranked lo+1..hi by ``projection``
     (the source passage excluded): (n_queries, n_hard) passage ids."""
+    if n_hard == 0:  # in-batch negatives only: no ranking to do
+        return np.zeros((len(made), 0), np.int64)
     path = WORK / f"hard-{_digest(made)}-{n_hard}-{lo}-{hi}.npy"
     if path.exists():
         return np.load(path)
